@@ -1,0 +1,295 @@
+"""The corpus store: documents, passages, predictions and cached embeddings.
+
+SQLite (embedded, one file) by default; any SQLAlchemy URL (PostgreSQL for teams) otherwise.
+Every write is an idempotent upsert, so running the pipeline twice never duplicates a row:
+documents are keyed by canonical URL, passages by (document, position), predictions by
+(passage text hash, model version, theme), embeddings by (text hash, encoder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from policytrends.errors import PolicyTrendsError
+
+metadata = sa.MetaData()
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("authors", sa.Text, nullable=False, default="[]"),  # JSON list of names
+    sa.Column("published", sa.Date, nullable=True, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("extraction_method", sa.Text, nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+    # The content hash the current passages were cut from; differs after an update.
+    sa.Column("segmented_hash", sa.String(64), nullable=True),
+)
+
+passages = sa.Table(
+    "passages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False, index=True),
+    sa.UniqueConstraint("document_id", "position", name="uq_passage_position"),
+)
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("model_version", sa.Text, primary_key=True),
+    sa.Column("theme", sa.Text, primary_key=True),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("label", sa.Boolean, nullable=False),
+)
+
+embeddings = sa.Table(
+    "embeddings",
+    metadata,
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("encoder", sa.Text, primary_key=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float32, little-endian
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One extracted article or report, ready to store."""
+
+    url: str
+    canonical_url: str
+    source: str
+    title: str
+    authors: list[str]
+    published: object  # datetime.date or None
+    body: str
+    content_hash: str
+    content_type: str
+    extraction_method: str
+    http_status: int = 200
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CorpusStore:
+    """Access to the corpus database. Create with a SQLAlchemy URL; tables are created on open."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = sa.create_engine(url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as exc:  # bad URL, unreachable server, unwritable file
+            raise PolicyTrendsError(
+                f"cannot open the corpus store at {url!r}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]} (check POLICYTRENDS_DB_URL or POLICYTRENDS_HOME)"
+            ) from exc
+
+    def _insert(self, table: sa.Table):
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        raise PolicyTrendsError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+    # --- documents -------------------------------------------------------------------------
+    def upsert_document(self, doc: Document) -> str:
+        """Insert or update one document; returns 'new', 'updated' or 'unchanged'."""
+        now = _utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(documents.c.id, documents.c.content_hash).where(
+                    documents.c.canonical_url == doc.canonical_url
+                )
+            ).first()
+            values = dict(
+                url=doc.url,
+                source=doc.source,
+                title=doc.title,
+                authors=json.dumps(doc.authors, ensure_ascii=False),
+                published=doc.published,
+                body=doc.body,
+                content_hash=doc.content_hash,
+                content_type=doc.content_type,
+                extraction_method=doc.extraction_method,
+                http_status=doc.http_status,
+                fetched_at=now,
+            )
+            if row is None:
+                stmt = self._insert(documents).values(
+                    canonical_url=doc.canonical_url, first_seen_at=now, **values
+                )
+                # A concurrent writer may have inserted the same URL: keep one row.
+                stmt = stmt.on_conflict_do_nothing(index_elements=["canonical_url"])
+                conn.execute(stmt)
+                return "new"
+            if row.content_hash == doc.content_hash:
+                conn.execute(
+                    documents.update().where(documents.c.id == row.id).values(fetched_at=now)
+                )
+                return "unchanged"
+            conn.execute(documents.update().where(documents.c.id == row.id).values(**values))
+            return "updated"
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(metadata.tables[table])).scalar_one()
+
+    def documents_to_segment(self) -> Iterator[tuple[int, str, str]]:
+        """Documents whose passages are missing or were cut from an older version."""
+        stmt = sa.select(documents.c.id, documents.c.body, documents.c.content_hash).where(
+            sa.or_(
+                documents.c.segmented_hash.is_(None),
+                documents.c.segmented_hash != documents.c.content_hash,
+            )
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        for row in rows:
+            yield row.id, row.body, row.content_hash
+
+    def replace_passages(self, document_id: int, texts: list[str], hashes: list[str], content_hash: str) -> None:
+        """Make the document's passages exactly ``texts``, in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(passages.delete().where(passages.c.document_id == document_id))
+            if texts:
+                conn.execute(
+                    passages.insert(),
+                    [
+                        dict(document_id=document_id, position=i, text=t, text_hash=h)
+                        for i, (t, h) in enumerate(zip(texts, hashes, strict=True))
+                    ],
+                )
+            conn.execute(
+                documents.update()
+                .where(documents.c.id == document_id)
+                .values(segmented_hash=content_hash)
+            )
+
+    # --- predictions -----------------------------------------------------------------------
+    def passages_without_predictions(self, model_version: str) -> list[tuple[str, str]]:
+        """Distinct (text_hash, text) of passages the given model has not classified yet."""
+        done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == model_version)
+        stmt = (
+            sa.select(passages.c.text_hash, sa.func.min(passages.c.text))
+            .where(passages.c.text_hash.not_in(done))
+            .group_by(passages.c.text_hash)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    def save_predictions(self, model_version: str, rows: Iterable[tuple[str, str, float, bool]]) -> int:
+        """Store (text_hash, theme, probability, label) rows for one model version."""
+        payload = [
+            dict(text_hash=h, model_version=model_version, theme=t, probability=float(p), label=bool(lab))
+            for h, t, p, lab in rows
+        ]
+        if not payload:
+            return 0
+        stmt = self._insert(predictions).on_conflict_do_nothing()
+        with self.engine.begin() as conn:
+            conn.execute(stmt, payload)
+        return len(payload)
+
+    # --- embeddings cache ------------------------------------------------------------------
+    def cached_embeddings(self, encoder: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                stmt = sa.select(embeddings.c.text_hash, embeddings.c.vector).where(
+                    embeddings.c.encoder == encoder, embeddings.c.text_hash.in_(chunk)
+                )
+                for h, blob in conn.execute(stmt):
+                    out[h] = np.frombuffer(blob, dtype="<f4")
+        return out
+
+    def save_embeddings(self, encoder: str, items: dict[str, np.ndarray]) -> None:
+        if not items:
+            return
+        payload = [
+            dict(text_hash=h, encoder=encoder, vector=np.asarray(v, dtype="<f4").tobytes())
+            for h, v in items.items()
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(self._insert(embeddings).on_conflict_do_nothing(), payload)
+
+    # --- reads for aggregation -------------------------------------------------------------
+    def prediction_frame(self, model_version: str):
+        """One row per (passage, theme): the columns aggregation needs, as a pandas DataFrame."""
+        import pandas as pd
+
+        stmt = (
+            sa.select(
+                passages.c.id.label("passage_id"),
+                documents.c.id.label("document_id"),
+                documents.c.source,
+                documents.c.published,
+                predictions.c.theme,
+                predictions.c.probability,
+                predictions.c.label,
+            )
+            .select_from(
+                passages.join(documents, passages.c.document_id == documents.c.id).join(
+                    predictions, predictions.c.text_hash == passages.c.text_hash
+                )
+            )
+            .where(predictions.c.model_version == model_version)
+        )
+        with self.engine.connect() as conn:
+            return pd.read_sql(stmt, conn)
+
+    def model_versions_with_predictions(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(predictions.c.model_version).distinct())]
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        """Documents and passages per source."""
+        stmt = (
+            sa.select(
+                documents.c.source,
+                sa.func.count(sa.distinct(documents.c.id)),
+                sa.func.count(passages.c.id),
+            )
+            .select_from(documents.outerjoin(passages, passages.c.document_id == documents.c.id))
+            .group_by(documents.c.source)
+        )
+        with self.engine.connect() as conn:
+            return {s: {"documents": d, "passages": p} for s, d, p in conn.execute(stmt)}
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the crawler process write while the flow process reads; foreign keys for CASCADE.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,1 @@
+"""The Scrapy project: sources file, spider, extraction pipelines and the crawl runner."""

@@ -1,0 +1,17 @@
+"""What spiders yield: a fetched page; pipelines turn it into a stored document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PageItem:
+    source: str
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+    encoding: str | None = None
+    lastmod: str | None = None  # from the sitemap, when there is one
+    extracted: object = field(default=None, repr=False)  # crawlers.extract.Extracted, set by ExtractPipeline

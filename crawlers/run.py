@@ -1,0 +1,145 @@
+"""Crawl sources into the store, each crawl in its own process.
+
+Scrapy's Twisted reactor cannot be restarted inside one process, so the pipeline calls
+:func:`crawl` which runs ``python -m crawlers.run`` as a child process; the child crawls all
+sources concurrently (one Scrapy crawler per source) and writes per-source counts as JSON.
+
+Exit codes of the child: 0 all sources crawled; 1 some source could not be reached (what
+the others stored is kept); 2 the sources file is invalid (nothing crawled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policytrends.errors import PolicyTrendsError
+
+STAT = "policytrends/"
+
+
+@dataclass
+class CrawlReport:
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    exit_code: int = 0
+    log_file: str | None = None
+
+    @property
+    def totals(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for counts in self.sources.values():
+            for k, v in counts.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+
+def _source_counts(stats: dict) -> dict[str, int]:
+    counts = {k.removeprefix(STAT): int(v) for k, v in stats.items() if k.startswith(STAT)}
+    counts["responses"] = int(stats.get("downloader/response_count", 0))
+    for key in ("documents_new", "documents_updated", "documents_unchanged", "pages_fetched", "extraction_failed"):
+        counts.setdefault(key, 0)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child-process entry point: crawl every source in the file into the store."""
+    parser = argparse.ArgumentParser(prog="python -m crawlers.run")
+    parser.add_argument("--sources", required=True)
+    parser.add_argument("--db", required=True, help="SQLAlchemy URL of the corpus store")
+    parser.add_argument("--stats-out", required=True)
+    parser.add_argument("--log-file")
+    parser.add_argument("--only", action="append", help="crawl only these source names")
+    args = parser.parse_args(argv)
+
+    from crawlers.sources import load_sources
+
+    try:
+        sources = load_sources(args.sources)
+    except PolicyTrendsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.only:
+        unknown = set(args.only) - {s.name for s in sources}
+        if unknown:
+            print(f"error: unknown source(s) {sorted(unknown)} in {args.sources}", file=sys.stderr)
+            return 2
+        sources = [s for s in sources if s.name in args.only]
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawlers.spiders.source_spider import SourceSpider
+
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("POLICYTRENDS_DB_URL", args.db, priority="cmdline")
+    if args.log_file:
+        settings.set("LOG_FILE", args.log_file, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawlers = {}
+    for src in sources:
+        # One spider class per source, so its politeness settings apply to it alone.
+        spider_cls = type(
+            f"SourceSpider_{src.name}",
+            (SourceSpider,),
+            {
+                "name": src.name,
+                "custom_settings": {
+                    "DOWNLOAD_DELAY": src.download_delay,
+                    "AUTOTHROTTLE_START_DELAY": max(src.download_delay, 0.05),
+                    "CONCURRENT_REQUESTS_PER_DOMAIN": src.concurrency,
+                },
+            },
+        )
+        crawler = process.create_crawler(spider_cls)
+        crawlers[src.name] = crawler
+        process.crawl(crawler, source=src)
+    process.start()
+
+    out = {name: _source_counts(c.stats.get_stats()) for name, c in crawlers.items()}
+    Path(args.stats_out).write_text(json.dumps(out, indent=2, sort_keys=True), encoding="utf-8")
+    failed = [n for n, c in out.items() if c.get("discovery_failed") and not c.get("pages_fetched")]
+    return 1 if failed else 0
+
+
+def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | None = None) -> CrawlReport:
+    """Run the crawl in a child process and return per-source counts.
+
+    Raises PolicyTrendsError for an invalid sources file; unreachable sources become warnings
+    in the report (``exit_code`` 1) and what the others stored is kept.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    stats_path = work_dir / "last_crawl_stats.json"
+    log_path = work_dir / "last_crawl.log"
+    stats_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file), "--db", db_url,
+           "--stats-out", str(stats_path), "--log-file", str(log_path)]
+    for name in only or []:
+        cmd += ["--only", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if proc.returncode == 2:
+        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "invalid sources file"
+        raise PolicyTrendsError(message.removeprefix("error: "))
+    if not stats_path.exists():
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise PolicyTrendsError(f"the crawler process failed (exit {proc.returncode}); see {log_path}\n{tail}")
+    report = CrawlReport(sources=json.loads(stats_path.read_text()), exit_code=proc.returncode, log_file=str(log_path))
+    for name, counts in report.sources.items():
+        if counts.get("discovery_failed") and not counts.get("pages_fetched"):
+            report.warnings.append(f"source {name!r}: start URL unreachable, nothing crawled (see {log_path})")
+        elif not counts.get("pages_fetched"):
+            report.warnings.append(f"source {name!r}: no article pages found (check its article_patterns)")
+        for key, value in counts.items():
+            if key.startswith("failed/") and value:
+                report.warnings.append(f"source {name!r}: {value} page(s) failed with {key.removeprefix('failed/')}")
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The sources file: which think tanks to crawl and how to find their articles.
+
+A source is data, not code. Example entry::
+
+    sources:
+      - name: meridian                      # short id, stored with every document
+        title: Meridian Institute for Strategic Studies
+        discovery:                          # one or more of sitemap / feed / listing
+          sitemap: ["https://example.org/sitemap.xml"]
+        article_patterns: ['/analysis/\\d{4}/[^/]+/$']   # regexes on the URL path
+        follow_patterns: []                 # pages read only for their links (listing pages)
+        skip_patterns: ['/tag/', '/author/']
+        allowed_domains: [example.org]      # default: the hosts of the discovery URLs
+        selectors: {body: 'div.entry-content'}   # optional CSS overrides: title, date, authors, body
+        politeness: {download_delay: 1.0, concurrency: 2}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from policytrends.errors import PolicyTrendsError
+
+DISCOVERY_KINDS = ("sitemap", "feed", "listing")
+SELECTOR_FIELDS = ("title", "date", "authors", "body")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_KEYS = {
+    "name", "title", "discovery", "article_patterns", "follow_patterns", "skip_patterns",
+    "allowed_domains", "selectors", "politeness",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str
+    discovery: dict[str, list[str]]
+    article_patterns: list[str]
+    follow_patterns: list[str] = field(default_factory=list)
+    skip_patterns: list[str] = field(default_factory=list)
+    allowed_domains: list[str] = field(default_factory=list)
+    selectors: dict[str, str] = field(default_factory=dict)
+    download_delay: float = 0.5
+    concurrency: int = 2
+
+    def start_urls(self) -> list[tuple[str, str]]:
+        """(kind, url) pairs to begin discovery from."""
+        return [(kind, url) for kind, urls in self.discovery.items() for url in urls]
+
+
+class SourcesError(PolicyTrendsError):
+    pass
+
+
+def _fail(path: Path, where: str, problem: str, fix: str) -> None:
+    raise SourcesError(f"{path}: {where}: {problem} ({fix})")
+
+
+def _str_list(path: Path, where: str, value, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        _fail(path, where, f"'{key}' must be a list of strings, got {value!r}", f"write {key}: ['...']")
+    return value
+
+
+def _regexes(path: Path, where: str, value, key: str) -> list[str]:
+    patterns = _str_list(path, where, value, key)
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            _fail(path, where, f"{key} pattern {p!r} is not a valid regular expression: {exc}", "fix the pattern")
+    return patterns
+
+
+def parse_sources(data, path: Path) -> list[Source]:
+    """Validate parsed YAML and build sources; raises SourcesError naming the entry and the fix."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list) or not data["sources"]:
+        _fail(path, "top level", "expected a mapping with a non-empty 'sources' list", "see crawlers/sources/demo.yaml")
+    out: list[Source] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data["sources"], start=1):
+        where = f"source #{i}"
+        if not isinstance(entry, dict):
+            _fail(path, where, f"expected a mapping, got {type(entry).__name__}", "write name:, discovery:, article_patterns:")
+        name = entry.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            _fail(path, where, f"'name' must be a short lowercase id, got {name!r}", "use letters, digits, '-' or '_'")
+        where = f"source {name!r}"
+        if name in seen:
+            _fail(path, where, "duplicate name", "give every source its own name")
+        seen.add(name)
+        unknown = set(entry) - _KEYS
+        if unknown:
+            _fail(path, where, f"unknown key(s) {sorted(unknown)}", f"allowed keys: {sorted(_KEYS)}")
+        disc = entry.get("discovery")
+        if not isinstance(disc, dict) or not disc:
+            _fail(path, where, "'discovery' is missing", f"give at least one of {DISCOVERY_KINDS} with URLs")
+        bad = set(disc) - set(DISCOVERY_KINDS)
+        if bad:
+            _fail(path, where, f"unknown discovery kind(s) {sorted(bad)}", f"use {DISCOVERY_KINDS}")
+        discovery = {k: _str_list(path, where, v, f"discovery.{k}") for k, v in disc.items()}
+        for urls in discovery.values():
+            for url in urls:
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    _fail(path, where, f"discovery URL {url!r} is not an http(s) URL", "write a full URL like https://example.org/feed")
+        articles = _regexes(path, where, entry.get("article_patterns"), "article_patterns")
+        if not articles:
+            _fail(path, where, "'article_patterns' is empty", "add a regex matching article URL paths")
+        domains = _str_list(path, where, entry.get("allowed_domains"), "allowed_domains") or sorted(
+            {urlsplit(u).hostname for urls in discovery.values() for u in urls}
+        )
+        selectors = entry.get("selectors") or {}
+        if not isinstance(selectors, dict) or set(selectors) - set(SELECTOR_FIELDS):
+            _fail(path, where, f"'selectors' must map {SELECTOR_FIELDS} to CSS selectors, got {selectors!r}", "remove unknown fields")
+        polite = entry.get("politeness") or {}
+        delay = polite.get("download_delay", 0.5)
+        conc = polite.get("concurrency", 2)
+        if not isinstance(delay, (int, float)) or delay < 0:
+            _fail(path, where, f"politeness.download_delay must be >= 0 seconds, got {delay!r}", "e.g. 1.0")
+        if not isinstance(conc, int) or not 1 <= conc <= 16:
+            _fail(path, where, f"politeness.concurrency must be an integer 1-16, got {conc!r}", "e.g. 2")
+        out.append(
+            Source(
+                name=name,
+                title=str(entry.get("title") or name),
+                discovery=discovery,
+                article_patterns=articles,
+                follow_patterns=_regexes(path, where, entry.get("follow_patterns"), "follow_patterns"),
+                skip_patterns=_regexes(path, where, entry.get("skip_patterns"), "skip_patterns"),
+                allowed_domains=domains,
+                selectors=dict(selectors),
+                download_delay=float(delay),
+                concurrency=conc,
+            )
+        )
+    return out
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """Read and validate a sources YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourcesError(f"sources file {path} does not exist (pass an existing YAML file to --sources)") from None
+    except UnicodeDecodeError:
+        raise SourcesError(f"sources file {path} is not UTF-8 text (save it as UTF-8 YAML)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SourcesError(f"sources file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)} (fix the syntax)") from None
+    return parse_sources(data, path)
+
+
+DEMO_SOURCES_TEMPLATE = Path(__file__).resolve().parent / "sources" / "demo.yaml"

@@ -1,0 +1,154 @@
+"""One spider for every source: the sources file says how to discover its articles.
+
+The spider only finds pages and yields them; pipelines extract and store. Discovery kinds:
+
+- ``sitemap``: sitemap indexes are followed, URLs matching ``article_patterns`` fetched;
+- ``feed``: RSS 2.0 and Atom item links;
+- ``listing``: pages whose links lead to articles and, through "next" links or
+  ``follow_patterns``, to further listing pages.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import Sitemap
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+from crawlers.items import PageItem
+from crawlers.sources import Source, load_sources
+
+STAT = "policytrends/"
+
+
+class SourceSpider(scrapy.Spider):
+    name = "source"
+
+    def __init__(self, source: Source | str | None = None, sources_file: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(source, str) or source is None:
+            if not sources_file:
+                raise ValueError("give -a sources_file=FILE -a source=NAME")
+            found = {s.name: s for s in load_sources(sources_file)}
+            if source not in found:
+                raise ValueError(f"source {source!r} is not in {sources_file}; known: {sorted(found)}")
+            source = found[source]
+        self.source = source
+        self.allowed_domains = list(source.allowed_domains)
+        self._article = [re.compile(p) for p in source.article_patterns]
+        self._follow = [re.compile(p) for p in source.follow_patterns]
+        self._skip = [re.compile(p) for p in source.skip_patterns]
+
+    # ------------------------------------------------------------------ helpers
+    def _count(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(STAT + key, n)
+
+    def classify(self, url: str) -> str | None:
+        """'article', 'follow' or None (ignore) for a URL, by the source's patterns."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return None
+        host = (parts.hostname or "").lower()
+        if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
+            return None
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if any(p.search(path) for p in self._skip):
+            return None
+        if any(p.search(path) for p in self._article):
+            return "article"
+        if any(p.search(path) for p in self._follow):
+            return "follow"
+        return None
+
+    def _request_for(self, url: str, lastmod: str | None = None):
+        kind = self.classify(url)
+        if kind == "article":
+            return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta={"lastmod": lastmod})
+        if kind == "follow":
+            return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+        return None
+
+    # ------------------------------------------------------------------ discovery
+    async def start(self):
+        callbacks = {"sitemap": self.parse_sitemap, "feed": self.parse_feed, "listing": self.parse_listing}
+        for kind, url in self.source.start_urls():
+            yield scrapy.Request(url, callback=callbacks[kind], errback=self.on_start_error, dont_filter=True, meta={"start": True})
+
+    def parse_sitemap(self, response):
+        self._count("discovery_pages")
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception:  # lxml raises several kinds on broken XML
+            self.logger.warning("[%s] %s is not a readable sitemap", self.source.name, response.url)
+            self._count("discovery_failed")
+            return
+        if sitemap.type == "sitemapindex":
+            for entry in sitemap:
+                yield scrapy.Request(response.urljoin(entry["loc"]), callback=self.parse_sitemap, errback=self.on_error)
+            return
+        for entry in sitemap:
+            if request := self._request_for(response.urljoin(entry["loc"]), entry.get("lastmod")):
+                yield request
+
+    def parse_feed(self, response):
+        self._count("discovery_pages")
+        selector = scrapy.Selector(text=response.text, type="xml")
+        selector.remove_namespaces()
+        links = selector.xpath("//item/link/text() | //entry/link[not(@rel) or @rel='alternate']/@href").getall()
+        if not links:
+            self.logger.warning("[%s] feed %s lists no items", self.source.name, response.url)
+        for link in links:
+            if request := self._request_for(response.urljoin(link.strip())):
+                yield request
+
+    def parse_listing(self, response):
+        self._count("discovery_pages")
+        if not isinstance(response, scrapy.http.TextResponse):
+            return
+        for href in response.css("a::attr(href)").getall():
+            if request := self._request_for(response.urljoin(href)):
+                yield request
+        for href in response.css("a[rel=next]::attr(href), link[rel=next]::attr(href), a.next::attr(href)").getall():
+            url = response.urljoin(href)
+            if self.classify(url) is not None or urlsplit(url).hostname in self.allowed_domains:
+                yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
+
+    # ------------------------------------------------------------------ articles
+    def parse_article(self, response):
+        self._count("pages_fetched")
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        yield PageItem(
+            source=self.source.name,
+            url=response.url,
+            status=response.status,
+            content_type=ctype or "application/octet-stream",
+            body=response.body,
+            encoding=getattr(response, "encoding", None),
+            lastmod=response.meta.get("lastmod"),
+        )
+
+    # ------------------------------------------------------------------ failures
+    def _failure_kind(self, failure) -> str:
+        if failure.check(HttpError):
+            return f"http_{failure.value.response.status}"
+        if failure.check(DNSLookupError):
+            return "dns_error"
+        if failure.check(ConnectionRefusedError):
+            return "connection_refused"
+        if failure.check(TimeoutError, TCPTimedOutError):
+            return "timeout"
+        return failure.type.__name__
+
+    def on_error(self, failure):
+        kind = self._failure_kind(failure)
+        self._count(f"failed/{kind}")
+        self.logger.warning("[%s] %s failed: %s", self.source.name, failure.request.url, kind)
+
+    def on_start_error(self, failure):
+        kind = self._failure_kind(failure)
+        self._count("discovery_failed")
+        self._count(f"failed/{kind}")
+        self.logger.error("[%s] start URL %s unreachable: %s", self.source.name, failure.request.url, kind)
