@@ -1,0 +1,1 @@
+"""The theme classifier: encoder, multi-label head, label readers, registry and training."""

@@ -1,0 +1,138 @@
+"""Read labelled passages: CSV (``text``, ``labels`` joined by ``;``), JSONL, Label Studio JSON.
+
+All readers return a DataFrame with columns ``text`` (str) and ``labels`` (list of theme
+names, empty for no theme). Bad files raise :class:`LabelsError` naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from policytrends.errors import PolicyTrendsError
+
+MIN_POSITIVES = 10  # below this a theme cannot be learned or evaluated meaningfully
+HELDOUT_FRACTION = 0.2
+
+
+class LabelsError(PolicyTrendsError):
+    pass
+
+
+def _split_labels(value) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in str(value).split(";") if p.strip()]
+
+
+def _label_studio(data: list, path: Path) -> pd.DataFrame:
+    rows = []
+    for task in data:
+        text = (task.get("data") or {}).get("text")
+        choices: list[str] = []
+        for ann in task.get("annotations") or []:
+            if ann.get("was_cancelled"):
+                continue
+            for res in ann.get("result") or []:
+                choices += (res.get("value") or {}).get("choices") or []
+        if text is None:
+            raise LabelsError(f"{path}: a Label Studio task has no data.text (export the project with a 'text' field)")
+        if task.get("annotations"):
+            rows.append({"text": text, "labels": choices})
+    return pd.DataFrame(rows, columns=["text", "labels"])
+
+
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """Read a labels file in any supported format and validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise LabelsError(f"labels file {path} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            df = pd.read_json(path, lines=True, dtype=False)
+        elif suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, list) and data and isinstance(data[0], dict) and "data" in data[0]:
+                df = _label_studio(data, path)
+            else:
+                df = pd.DataFrame(data)
+        else:
+            raise LabelsError(f"{path}: unknown labels format {suffix!r} (use .csv, .jsonl or a Label Studio .json export)")
+    except (ValueError, json.JSONDecodeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if isinstance(exc, LabelsError):
+            raise
+        raise LabelsError(f"{path}: cannot be read as {suffix.lstrip('.')}: {str(exc).splitlines()[0]}") from None
+    return validate_labels(df, str(path))
+
+
+def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
+    if df.empty:
+        raise LabelsError(f"{where}: the file holds no labelled passages")
+    missing = [c for c in ("text", "labels") if c not in df.columns]
+    if missing:
+        raise LabelsError(
+            f"{where}: missing column(s) {missing}; found {list(df.columns)} "
+            "(expected 'text' and 'labels', themes joined by ';')"
+        )
+    out = pd.DataFrame({"text": df["text"].astype(str).str.strip(), "labels": df["labels"].map(_split_labels)})
+    out = out[out["text"] != ""]
+    if out.empty:
+        raise LabelsError(f"{where}: every 'text' cell is empty")
+    key = out["text"].map(lambda t: " ".join(t.split()))
+    conflicts = out.assign(k=key, l=out["labels"].map(lambda x: tuple(sorted(set(x))))).groupby("k")["l"].nunique()
+    bad = conflicts[conflicts > 1]
+    if len(bad):
+        sample = bad.index[0][:80]
+        raise LabelsError(
+            f"{where}: {len(bad)} passage(s) appear more than once with different labels, e.g. {sample!r}... "
+            "(keep one row per passage)"
+        )
+    out = out.loc[~key.duplicated()].reset_index(drop=True)
+    out["labels"] = out["labels"].map(lambda x: sorted(set(x)))
+    return out
+
+
+def themes_of(df: pd.DataFrame) -> list[str]:
+    return sorted({t for labels in df["labels"] for t in labels})
+
+
+def check_positives(df: pd.DataFrame, themes: list[str], where: str = "labels") -> None:
+    counts = {t: int(df["labels"].map(lambda x, t=t: t in x).sum()) for t in themes}
+    few = {t: n for t, n in counts.items() if n < MIN_POSITIVES}
+    if few:
+        raise LabelsError(
+            f"{where}: theme(s) with fewer than {MIN_POSITIVES} positive examples: {few} "
+            "(label more passages for them, or drop them from the file)"
+        )
+
+
+def label_matrix(df: pd.DataFrame, themes: list[str]):
+    import numpy as np
+
+    return np.array([[t in labels for t in themes] for labels in df["labels"]], dtype=np.int8)
+
+
+def is_heldout(text: str) -> bool:
+    """Deterministic held-out split by text hash: the same passage is always on the same side."""
+    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < HELDOUT_FRACTION
+
+
+def split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    mask = df["text"].map(is_heldout)
+    return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
+
+
+def data_hash(df: pd.DataFrame) -> str:
+    h = hashlib.sha256()
+    for text, labels in sorted(zip(df["text"], df["labels"].map(";".join), strict=True)):
+        h.update(text.encode("utf-8") + b"\x00" + labels.encode("utf-8") + b"\x01")
+    return h.hexdigest()

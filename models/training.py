@@ -1,0 +1,172 @@
+"""Train, evaluate and promote a model version; tag passages with the current one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
+
+from models import labels as L
+from models.classifier import ThemeClassifier
+from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
+from models.registry import ModelVersion, Registry, write_json_atomic
+from policytrends.errors import PolicyTrendsError
+
+log = logging.getLogger("policytrends.models")
+
+
+def evaluate(clf: ThemeClassifier, df: pd.DataFrame, themes: list[str] | None = None) -> dict:
+    """Per-theme precision, recall, F1 and support, and macro-F1, on labelled ``df``."""
+    themes = themes or [str(t) for t in clf.classes_]
+    Y = L.label_matrix(df, themes)
+    pred_all = clf.predict(df["text"].tolist())
+    index = {str(t): j for j, t in enumerate(clf.classes_)}
+    pred = np.column_stack([pred_all[:, index[t]] if t in index else np.zeros(len(df), bool) for t in themes])
+    p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
+    per = {t: {"precision": round(float(p[j]), 4), "recall": round(float(r[j]), 4), "f1": round(float(f[j]), 4),
+               "support": int(s[j])} for j, t in enumerate(themes)}
+    return {"per_theme": per, "macro_f1": round(float(np.mean(f)), 4), "passages": len(df)}
+
+
+def format_metrics(metrics: dict, title: str = "") -> str:
+    lines = [title] if title else []
+    lines.append(f"{'theme':<18}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}")
+    for t, m in metrics["per_theme"].items():
+        lines.append(f"{t:<18}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>9d}")
+    lines.append(f"{'macro-F1':<18}{'':>18}{metrics['macro_f1']:>8.3f}{metrics['passages']:>9d}")
+    return "\n".join(lines)
+
+
+@dataclass
+class TrainResult:
+    version: str
+    metrics: dict
+    previous: str | None
+    previous_metrics: dict | None
+    promoted: bool
+    reason: str
+
+
+def _model_card(version: str, info: dict) -> str:
+    m = info["metrics"]["heldout"]
+    rows = "\n".join(
+        f"| {t} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+        for t, v in m["per_theme"].items()
+    )
+    return f"""# Theme classifier {version}
+
+- Created: {info['created']}
+- Encoder: {info['encoder']} (frozen), max {info['max_tokens']} word pieces
+- Head: one logistic regression per theme over the sentence embedding{' and TF-IDF word 1-2 grams' if info['params']['lexical'] else ''}
+- Themes: {', '.join(info['themes'])}
+- Training labels: {info['training']['file']} ({info['training']['train_passages']} passages for training, {info['training']['heldout_passages']} held out; data hash {info['training']['data_hash'][:12]})
+- Thresholds (chosen on cross-validated training predictions): {', '.join(f'{t}={th:.3f}' for t, th in info['thresholds'].items())}
+
+## Held-out metrics
+
+| theme | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+Macro-F1: **{m['macro_f1']:.3f}** on {m['passages']} held-out passages.
+
+## Promotion
+
+{info['promotion']['reason']}
+
+## Intended use and limits
+
+Tags paragraph-sized passages of English think-tank commentary on security policy. Trained on
+passages written for this project, not sampled from real sites: expect lower accuracy on
+real text until analysts' labels are added. Passages longer than the encoder window are
+truncated.
+"""
+
+
+def train(labels_path: Path, registry: Registry, force: bool = False, embedder=None, now: datetime | None = None) -> TrainResult:
+    """Train a new version from a labels file; promote it only if held-out macro-F1 does not drop.
+
+    A failed or rejected training leaves the current model untouched.
+    """
+    df = L.read_labels(labels_path)
+    themes = L.themes_of(df)
+    current = registry.current()
+    if current is not None:
+        themes = sorted(set(themes) | set(current.themes) & set(L.themes_of(df)))
+    if not themes:
+        raise L.LabelsError(f"{labels_path}: no passage carries a theme (label some passages with themes)")
+    train_df, held_df = L.split(df)
+    L.check_positives(train_df, themes, f"{labels_path} (training split)")
+    if held_df.empty:
+        raise L.LabelsError(f"{labels_path}: too few passages to hold any out for evaluation (label more passages)")
+
+    embedder = embedder or _cached_embedder()
+    log.info("training on %d passages (%d held out), themes: %s", len(train_df), len(held_df), ", ".join(themes))
+    clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), pd.DataFrame(L.label_matrix(train_df, themes), columns=themes))
+    metrics = evaluate(clf, held_df, themes)
+
+    prev_metrics = None
+    promoted, reason = True, "first model: promoted"
+    if current is not None:
+        prev_metrics = evaluate(current.load(embedder=embedder), held_df, themes)
+        if metrics["macro_f1"] >= prev_metrics["macro_f1"]:
+            reason = (f"promoted: held-out macro-F1 {metrics['macro_f1']:.3f} >= current {current.version} "
+                      f"{prev_metrics['macro_f1']:.3f} on the same {len(held_df)} passages")
+        elif force:
+            reason = (f"promoted with --force although held-out macro-F1 {metrics['macro_f1']:.3f} < current "
+                      f"{current.version} {prev_metrics['macro_f1']:.3f}")
+        else:
+            promoted = False
+            reason = (f"not promoted: held-out macro-F1 {metrics['macro_f1']:.3f} < current {current.version} "
+                      f"{prev_metrics['macro_f1']:.3f} on the same {len(held_df)} passages (use --force to override)")
+
+    now = now or datetime.now(UTC)
+    data_hash = L.data_hash(df)
+    version = f"v{now.strftime('%Y%m%d-%H%M%S')}-{data_hash[:6]}"
+    info = {
+        "version": version,
+        "created": now.isoformat(timespec="seconds"),
+        "encoder": ENCODER_ID,
+        "max_tokens": MAX_TOKENS,
+        "themes": themes,
+        "thresholds": {t: float(th) for t, th in zip(themes, clf.thresholds_, strict=True)},
+        "params": {k: v for k, v in clf.get_params().items() if k != "embedder"},
+        "training": {"file": str(labels_path), "data_hash": data_hash, "train_passages": len(train_df),
+                     "heldout_passages": len(held_df)},
+        "metrics": {"heldout": metrics},
+        "promotion": {"promoted": promoted, "reason": reason, "compared_with": current.version if current else None,
+                      "current_metrics": prev_metrics},
+    }
+    tmp = registry.root / f".{version}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    clf.save(tmp)
+    write_json_atomic(tmp / "model.json", info)
+    (tmp / "MODEL_CARD.md").write_text(_model_card(version, info), encoding="utf-8")
+    tmp.rename(registry.root / version)  # the version appears whole or not at all
+    if promoted:
+        registry.promote(version)
+    return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason)
+
+
+def _cached_embedder():
+    """Embed with an in-process cache: training and evaluation embed the same texts."""
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, get_encoder().encode(missing), strict=True))
+        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    return embed
+
+
+def load_info(folder: Path) -> dict:
+    return json.loads((folder / "model.json").read_text(encoding="utf-8"))
