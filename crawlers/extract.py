@@ -79,6 +79,16 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def rebase_url(url: str, base: str) -> str:
+    """``url``'s path and query under another scheme and host.
+
+    >>> rebase_url("http://127.0.0.1:8123/blog/a.html?x=1", "https://harborview.example")
+    'https://harborview.example/blog/a.html?x=1'
+    """
+    parts, b = urlsplit(url), urlsplit(base)
+    return urlunsplit((b.scheme, b.netloc, parts.path, parts.query, ""))
+
+
 def content_hash(title: str, body: str) -> str:
     """Hash of what we extracted, so a re-fetched page with the same text counts as unchanged."""
     norm = " ".join(title.split()) + "\n" + "\n".join(" ".join(p.split()) for p in body.split("\n"))

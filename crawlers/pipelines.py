@@ -16,6 +16,7 @@ from crawlers.extract import (
     decode_html,
     extract_html,
     extract_pdf,
+    rebase_url,
 )
 from crawlers.items import PageItem
 
@@ -72,7 +73,10 @@ class StorePipeline:
 
     def process_item(self, item: PageItem):
         ex = item.extracted
-        canonical = ex.canonical_url if ex.canonical_url and self.crawler.spider.classify(ex.canonical_url) else item.url
+        spider = self.crawler.spider
+        canonical = ex.canonical_url if ex.canonical_url and spider.classify(ex.canonical_url) else item.url
+        if spider.source.canonical_base:
+            canonical = rebase_url(canonical, spider.source.canonical_base)
         doc = Document(
             url=item.url,
             canonical_url=canonicalize_url(canonical),

@@ -13,6 +13,8 @@ A source is data, not code. Example entry::
         allowed_domains: [example.org]      # default: the hosts of the discovery URLs
         selectors: {body: 'div.entry-content'}   # optional CSS overrides: title, date, authors, body
         politeness: {download_delay: 1.0, concurrency: 2}
+        canonical_base: https://example.org # optional: store URLs under this public address,
+                                            # whatever address the pages were fetched from
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ SELECTOR_FIELDS = ("title", "date", "authors", "body")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEYS = {
     "name", "title", "discovery", "article_patterns", "follow_patterns", "skip_patterns",
-    "allowed_domains", "selectors", "politeness",
+    "allowed_domains", "selectors", "politeness", "canonical_base",
 }
 
 
@@ -45,8 +47,9 @@ class Source:
     skip_patterns: list[str] = field(default_factory=list)
     allowed_domains: list[str] = field(default_factory=list)
     selectors: dict[str, str] = field(default_factory=dict)
-    download_delay: float = 0.5
+    download_delay: float = 1.0
     concurrency: int = 2
+    canonical_base: str | None = None
 
     def start_urls(self) -> list[tuple[str, str]]:
         """(kind, url) pairs to begin discovery from."""
@@ -123,12 +126,15 @@ def parse_sources(data, path: Path) -> list[Source]:
         if not isinstance(selectors, dict) or set(selectors) - set(SELECTOR_FIELDS):
             _fail(path, where, f"'selectors' must map {SELECTOR_FIELDS} to CSS selectors, got {selectors!r}", "remove unknown fields")
         polite = entry.get("politeness") or {}
-        delay = polite.get("download_delay", 0.5)
+        delay = polite.get("download_delay", 1.0)
         conc = polite.get("concurrency", 2)
         if not isinstance(delay, (int, float)) or delay < 0:
             _fail(path, where, f"politeness.download_delay must be >= 0 seconds, got {delay!r}", "e.g. 1.0")
         if not isinstance(conc, int) or not 1 <= conc <= 16:
             _fail(path, where, f"politeness.concurrency must be an integer 1-16, got {conc!r}", "e.g. 2")
+        base = entry.get("canonical_base")
+        if base is not None and (not isinstance(base, str) or urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).hostname):
+            _fail(path, where, f"canonical_base must be an http(s) URL, got {base!r}", "e.g. https://example.org")
         out.append(
             Source(
                 name=name,
@@ -141,6 +147,7 @@ def parse_sources(data, path: Path) -> list[Source]:
                 selectors=dict(selectors),
                 download_delay=float(delay),
                 concurrency=conc,
+                canonical_base=base,
             )
         )
     return out

@@ -36,6 +36,9 @@ class Encoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a bar for loading 100 tensors is noise in nightly logs
 
         path = str(model_dir())
         self.tokenizer = AutoTokenizer.from_pretrained(path)

@@ -82,3 +82,5 @@ def configure_environment(settings: Settings) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    # Our own log lines (crawl counts, warnings) go to the Prefect run logs too.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "policytrends")

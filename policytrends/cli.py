@@ -1,0 +1,212 @@
+"""The ``policytrends`` command line. See ``policytrends --help`` and the README."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from policytrends.errors import PolicyTrendsError
+from policytrends.settings import Settings, configure_environment
+
+log = logging.getLogger("policytrends")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("scrapy", "urllib3", "httpx", "filelock", "transformers", "trafilatura", "htmldate",
+                  "fontTools", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_run(args, settings: Settings) -> int:
+    from flows.nightly import nightly
+    from policytrends.pipeline import format_summary
+
+    summary = nightly(sources_file=str(Path(args.sources).resolve()) if args.sources else None)
+    print(format_summary(summary, settings))
+    return 0
+
+
+def cmd_crawl(args, settings: Settings) -> int:
+    from policytrends import pipeline
+
+    sources = Path(args.sources).resolve() if args.sources else None
+    if sources is None and not args.demo:
+        raise PolicyTrendsError("give --sources FILE (a YAML sources file) or --demo to crawl the bundled demo sites")
+    with pipeline.sources_for_run(settings, sources) as src:
+        result = pipeline.crawl_step(settings, src)
+    for name, counts in sorted(result["sources"].items()):
+        print(f"{name:<20} fetched {counts.get('pages_fetched', 0):>4}  new {counts.get('documents_new', 0):>4}  "
+              f"updated {counts.get('documents_updated', 0):>4}  unchanged {counts.get('documents_unchanged', 0):>4}  "
+              f"failed extraction {counts.get('extraction_failed', 0):>3}")
+    totals = pipeline.store_totals(settings)
+    print(f"store: {totals['documents']} documents")
+    if result["exit_code"]:
+        for w in result["warnings"]:
+            print(f"error: {w}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        raise PolicyTrendsError(f"input file {path} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, dtype=False)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise PolicyTrendsError(f"cannot read {path} as {suffix.lstrip('.')}: {str(exc).splitlines()[0]}") from None
+    raise PolicyTrendsError(f"{path}: unsupported input format {suffix!r} (use .csv or .jsonl)")
+
+
+def cmd_classify(args, settings: Settings) -> int:
+    from models.registry import Registry
+    from models.tagging import tag_frame
+    from trends.aggregate import neutralise_formulas
+
+    inp, out = Path(args.input), Path(args.output)
+    df = _read_table(inp)
+    if "text" not in df.columns:
+        raise PolicyTrendsError(f"{inp} has no 'text' column; found columns {list(df.columns)} (rename the passage column to 'text')")
+    if out.suffix.lower() not in (".csv", ".jsonl"):
+        raise PolicyTrendsError(f"output {out}: use a .csv or .jsonl file name")
+    registry = Registry(settings.registry_dir)
+    model = registry.get(args.model) if args.model else registry.require_current()
+    tagged = tag_frame(df, model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        neutralise_formulas(tagged).to_csv(out, index=False)
+    else:
+        tagged.to_json(out, orient="records", lines=True, force_ascii=False)
+    counts = {c[2:]: int((tagged["labels"].str.split(";").map(lambda x, t=c[2:]: t in x)).sum()) for c in tagged.columns if c.startswith("p_")}
+    print(f"tagged {len(tagged)} passages with {model.version} -> {out}")
+    print("passages per theme: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    return 0
+
+
+def cmd_train(args, settings: Settings) -> int:
+    from models.registry import Registry
+    from models.training import format_metrics, train
+
+    result = train(Path(args.labels), Registry(settings.registry_dir), force=args.force)
+    print(format_metrics(result.metrics, f"new version {result.version}, held-out labels:"))
+    if result.previous_metrics:
+        print(format_metrics(result.previous_metrics, f"current version {result.previous}, same held-out labels:"))
+    print(result.reason)
+    return 0
+
+
+def cmd_evaluate(args, settings: Settings) -> int:
+    from models.labels import read_labels
+    from models.registry import Registry
+    from models.training import evaluate, format_metrics
+
+    registry = Registry(settings.registry_dir)
+    model = registry.get(args.model) if args.model else registry.require_current()
+    df = read_labels(args.labels)
+    metrics = evaluate(model.load(), df, model.themes)
+    metrics["model_version"] = model.version
+    print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics, f"{model.version} on {args.labels}:"))
+    return 0
+
+
+def cmd_trends(args, settings: Settings) -> int:
+    from policytrends import pipeline
+
+    summary = pipeline.aggregate_step(settings)
+    print(f"wrote {summary['rows']} rows ({summary['periods']} months) with model {summary['model_version']} to {settings.outputs_dir}")
+    return 0
+
+
+def cmd_models(args, settings: Settings) -> int:
+    from models.registry import Registry
+
+    registry = Registry(settings.registry_dir)
+    current = registry.current()
+    versions = registry.versions()
+    if not versions:
+        print(f"no models in {registry.root} (run `policytrends train --labels FILE` or `policytrends run`)")
+        return 0
+    for v in versions:
+        m = v.info["metrics"]["heldout"]
+        mark = "*" if current and v.version == current.version else " "
+        per = " ".join(f"{t}={x['f1']:.3f}" for t, x in m["per_theme"].items())
+        print(f"{mark} {v.version}  macro-F1 {m['macro_f1']:.3f}  {per}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policytrends",
+        description="Crawl think-tank commentary, tag passages with security-policy themes, and build trend tables.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the nightly pipeline once (demo sites if no sources are configured)")
+    p.add_argument("--sources", help="YAML sources file (default: $POLICYTRENDS_SOURCES, else the bundled demo sites)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("crawl", help="crawl the sources in a YAML file into the store")
+    p.add_argument("--sources", help="YAML sources file")
+    p.add_argument("--demo", action="store_true", help="serve and crawl the bundled demo sites")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("classify", help="tag a CSV or JSONL of passages (column 'text') with the current model")
+    p.add_argument("input", help="CSV or JSONL file with a 'text' column")
+    p.add_argument("-o", "--output", required=True, help="output .csv or .jsonl: input rows plus p_<theme> and labels")
+    p.add_argument("--model", help="model version (default: current)")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("train", help="train a model version from labels; promote it only if not worse")
+    p.add_argument("--labels", required=True, help="CSV (text, labels joined by ';'), JSONL or Label Studio JSON")
+    p.add_argument("--force", action="store_true", help="promote even if held-out macro-F1 drops")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="per-theme precision, recall, F1 of a model on labelled passages")
+    p.add_argument("--labels", required=True)
+    p.add_argument("--model", help="model version (default: current)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("trends", help="rebuild the trend tables from the store")
+    p.set_defaults(func=cmd_trends)
+
+    p = sub.add_parser("models", help="list model versions with their held-out metrics (* = current)")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_environment(settings)
+    _setup_logging(args.verbose)
+    try:
+        settings.ensure_dirs()
+        return args.func(args, settings)
+    except PolicyTrendsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: what was stored so far is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

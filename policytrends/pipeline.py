@@ -1,0 +1,147 @@
+"""The pipeline's steps as plain functions: crawl, segment, classify, aggregate.
+
+Prefect flows (``flows/``) and the CLI call these; tests call them directly. Each takes a
+:class:`Settings` and returns a small dict of counts, never large objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from corpus.segment import segment_store
+from corpus.store import CorpusStore
+from policytrends.errors import PolicyTrendsError
+from policytrends.settings import SEED_LABELS, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY, Settings
+
+log = logging.getLogger("policytrends")
+
+
+@contextlib.contextmanager
+def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Iterator[Path]:
+    """The sources file to crawl: the given one, the configured one, or the demo sites.
+
+    With no sources configured, the four demo think tanks are served on free loopback ports
+    for the duration of the block, and a sources file pointing at them is written.
+    """
+    chosen = sources_file or settings.sources_file
+    if chosen is not None:
+        yield Path(chosen)
+        return
+    from crawlers.sources import DEMO_SOURCES_TEMPLATE
+    from demo_sites import DemoSites
+
+    with DemoSites() as sites:
+        log.info("no sources configured: serving the demo think tanks at %s", ", ".join(sites.base_urls.values()))
+        yield sites.write_sources(DEMO_SOURCES_TEMPLATE, settings.crawl_dir / "demo_sources.yaml")
+
+
+def crawl_step(settings: Settings, sources_file: Path) -> dict:
+    """Crawl every source into the store (in a child process); per-source counts and warnings."""
+    from crawlers.run import crawl
+
+    CorpusStore(settings.db_url)  # fail here, with a clear message, if the store cannot open
+    report = crawl(sources_file, settings.db_url, settings.crawl_dir)
+    for warning in report.warnings:
+        log.warning(warning)
+    totals = report.totals
+    log.info(
+        "crawl: %d article pages fetched, %d new, %d updated, %d unchanged, %d extraction failures",
+        totals.get("pages_fetched", 0), totals.get("documents_new", 0), totals.get("documents_updated", 0),
+        totals.get("documents_unchanged", 0), totals.get("extraction_failed", 0),
+    )
+    return {"sources": report.sources, "warnings": report.warnings, "exit_code": report.exit_code}
+
+
+def segment_step(settings: Settings) -> dict:
+    counts = segment_store(CorpusStore(settings.db_url))
+    log.info("segment: %d documents cut into %d passages", counts["documents_segmented"], counts["passages_written"])
+    return counts
+
+
+def ensure_model(settings: Settings) -> str:
+    """The current model version; trains the first one from the seed labels if there is none."""
+    from models.registry import Registry
+
+    registry = Registry(settings.registry_dir)
+    current = registry.current()
+    if current is not None:
+        return current.version
+    from models.training import format_metrics, train
+
+    log.info("no model yet: training the first one from the bundled seed labels (%s)", SEED_LABELS.name)
+    result = train(SEED_LABELS, registry)
+    log.info("trained %s\n%s", result.version, format_metrics(result.metrics, "held-out seed labels:"))
+    return result.version
+
+
+def classify_step(settings: Settings, model_version: str | None = None) -> dict:
+    from models.registry import Registry
+    from models.tagging import classify_store
+
+    registry = Registry(settings.registry_dir)
+    model = registry.get(model_version) if model_version else registry.require_current()
+    counts = classify_store(CorpusStore(settings.db_url), model)
+    log.info("classify: %d new passages tagged by %s", counts["passages_classified"], model.version)
+    return {**counts, "model_version": model.version}
+
+
+def aggregate_step(settings: Settings, model_version: str | None = None) -> dict:
+    from models.registry import Registry
+    from trends.aggregate import build_tables
+
+    version = model_version or Registry(settings.registry_dir).require_current().version
+    summary = build_tables(CorpusStore(settings.db_url), version, settings.outputs_dir, THEME_TRENDS_MONTHLY, THEME_SHARE_CHART)
+    log.info("aggregate: %d rows written to %s", summary["rows"], settings.output(THEME_TRENDS_MONTHLY))
+    return summary
+
+
+def store_totals(settings: Settings) -> dict:
+    store = CorpusStore(settings.db_url)
+    return {"documents": store.count("documents"), "passages": store.count("passages"), "by_source": store.source_counts()}
+
+
+def require_documents(settings: Settings) -> None:
+    if CorpusStore(settings.db_url).count("documents") == 0:
+        raise PolicyTrendsError(
+            "the corpus is empty: the crawl stored no documents (check the sources file and the crawl log in "
+            f"{settings.crawl_dir})"
+        )
+
+
+def write_summary(path: Path, summary: dict) -> None:
+    import json
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def format_summary(summary: dict, settings: Settings) -> str:
+    """What an analyst wants to read after a run, in a few lines."""
+    totals: dict[str, int] = {}
+    for counts in summary["crawl"]["sources"].values():
+        for k, v in counts.items():
+            totals[k] = totals.get(k, 0) + v
+    store = summary["store"]
+    shares = ", ".join(f"{t} {v:.1%}" for t, v in summary["tables"]["share_by_theme"].items())
+    lines = [
+        f"policytrends run finished in {summary['seconds']:.0f} s with model {summary['model_version']}",
+        f"  crawled: {totals.get('pages_fetched', 0)} article pages from {len(summary['crawl']['sources'])} sources "
+        f"({totals.get('documents_new', 0)} new, {totals.get('documents_updated', 0)} updated, "
+        f"{totals.get('documents_unchanged', 0)} unchanged, {totals.get('extraction_failed', 0)} not extractable)",
+        f"  store:   {store['documents']} documents, {store['passages']} passages "
+        f"({summary['classify']['passages_classified']} newly classified)",
+        f"  share of passages per theme: {shares}",
+        f"  tables:  {settings.output(THEME_TRENDS_MONTHLY)} ({summary['tables']['rows']} rows, "
+        f"{summary['tables']['periods']} months, sources: {', '.join(summary['tables']['sources'])})",
+    ]
+    if summary["tables"].get("undated_documents"):
+        lines.append(f"  note:    {summary['tables']['undated_documents']} documents have no date and are not in the monthly table")
+    for warning in summary["crawl"]["warnings"]:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Trend aggregation: passage predictions to tidy trend tables and charts."""
