@@ -2,7 +2,7 @@
 
 A version folder holds ``head.safetensors`` and ``head.json`` (the classifier, no pickle),
 ``model.json`` (taxonomy, thresholds, encoder, training-data hash, settings, metrics,
-promotion decision) and ``MODEL_CARD.md``. Promotion rewrites ``CURRENT`` atomically.
+promotion decision), ``heldout.jsonl`` (the labels it was evaluated on) and ``MODEL_CARD.md``. Promotion rewrites ``CURRENT`` atomically.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from pathlib import Path
 
 from models.classifier import ThemeClassifier
 from policytrends.errors import PolicyTrendsError
+
+
+HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick
 
 
 @dataclass
@@ -28,6 +31,15 @@ class ModelVersion:
 
     def load(self, embedder=None) -> ThemeClassifier:
         return ThemeClassifier.load(self.folder, embedder=embedder)
+
+    def heldout(self):
+        """The held-out labels this version was evaluated on (text, labels)."""
+        import pandas as pd
+
+        path = self.folder / HELDOUT_FILE
+        if not path.exists():
+            return pd.DataFrame(columns=["text", "labels"])
+        return pd.read_json(path, lines=True, dtype=False)
 
 
 class Registry:

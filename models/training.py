@@ -16,7 +16,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from models import labels as L
 from models.classifier import ThemeClassifier
 from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
-from models.registry import ModelVersion, Registry, write_json_atomic
+from models.registry import HELDOUT_FILE, Registry, write_json_atomic
 from policytrends.errors import PolicyTrendsError
 
 log = logging.getLogger("policytrends.models")
@@ -98,8 +98,6 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
     df = L.read_labels(labels_path)
     themes = L.themes_of(df)
     current = registry.current()
-    if current is not None:
-        themes = sorted(set(themes) | set(current.themes) & set(L.themes_of(df)))
     if not themes:
         raise L.LabelsError(f"{labels_path}: no passage carries a theme (label some passages with themes)")
     train_df, held_df = L.split(df)
@@ -107,25 +105,35 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
     if held_df.empty:
         raise L.LabelsError(f"{labels_path}: too few passages to hold any out for evaluation (label more passages)")
 
+    # The gate compares both models on trusted labels: the held-out set the current model was
+    # validated on, plus this file's held-out passages it does not already contain. A file with
+    # wrong labels cannot rewrite the yardstick it is measured with.
+    eval_df = held_df
+    if current is not None:
+        reference = current.heldout()
+        eval_df = pd.concat([reference, held_df[~held_df["text"].isin(set(reference["text"]))]], ignore_index=True)
+    eval_themes = sorted(t for t in set(themes) | set(current.themes if current else [])
+                         if eval_df["labels"].map(lambda x, t=t: t in x).any())
+
     embedder = embedder or _cached_embedder()
     log.info("training on %d passages (%d held out), themes: %s", len(train_df), len(held_df), ", ".join(themes))
     clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), pd.DataFrame(L.label_matrix(train_df, themes), columns=themes))
-    metrics = evaluate(clf, held_df, themes)
+    metrics = evaluate(clf, eval_df, eval_themes)
 
     prev_metrics = None
     promoted, reason = True, "first model: promoted"
     if current is not None:
-        prev_metrics = evaluate(current.load(embedder=embedder), held_df, themes)
+        prev_metrics = evaluate(current.load(embedder=embedder), eval_df, eval_themes)
         if metrics["macro_f1"] >= prev_metrics["macro_f1"]:
             reason = (f"promoted: held-out macro-F1 {metrics['macro_f1']:.3f} >= current {current.version} "
-                      f"{prev_metrics['macro_f1']:.3f} on the same {len(held_df)} passages")
+                      f"{prev_metrics['macro_f1']:.3f} on the same {len(eval_df)} passages")
         elif force:
             reason = (f"promoted with --force although held-out macro-F1 {metrics['macro_f1']:.3f} < current "
                       f"{current.version} {prev_metrics['macro_f1']:.3f}")
         else:
             promoted = False
             reason = (f"not promoted: held-out macro-F1 {metrics['macro_f1']:.3f} < current {current.version} "
-                      f"{prev_metrics['macro_f1']:.3f} on the same {len(held_df)} passages (use --force to override)")
+                      f"{prev_metrics['macro_f1']:.3f} on the same {len(eval_df)} passages (use --force to override)")
 
     now = now or datetime.now(UTC)
     data_hash = L.data_hash(df)
@@ -147,6 +155,7 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
     tmp = registry.root / f".{version}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     clf.save(tmp)
+    eval_df.assign(labels=eval_df["labels"].map(list)).to_json(tmp / HELDOUT_FILE, orient="records", lines=True, force_ascii=False)
     write_json_atomic(tmp / "model.json", info)
     (tmp / "MODEL_CARD.md").write_text(_model_card(version, info), encoding="utf-8")
     tmp.rename(registry.root / version)  # the version appears whole or not at all

@@ -1,0 +1,129 @@
+"""The theme classifier: real MiniLM encoder on the seed labels, plus estimator habits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from models.classifier import ThemeClassifier
+from models.labels import read_labels, split
+from models.registry import Registry
+from models.training import evaluate, format_metrics, train
+from policytrends.errors import PolicyTrendsError
+from policytrends.settings import SEED_LABELS
+
+
+def _hash_embedder(texts):
+    """A tiny deterministic bag-of-words embedder: fast tests of the estimator API."""
+    out = np.zeros((len(texts), 64), dtype=np.float32)
+    for i, t in enumerate(texts):
+        for w in t.lower().split():
+            out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+TOY = [
+    ("Nuclear deterrence rests on a survivable second strike force.", "deterrence"),
+    ("Extended deterrence reassures allies under the nuclear umbrella.", "deterrence"),
+    ("Strategic stability talks covered warhead limits and escalation.", "deterrence"),
+    ("The arsenal grew and nuclear posture shifted toward deterrence.", "deterrence"),
+    ("Hackers breached the grid operator with destructive malware.", "cyber"),
+    ("A cyber espionage campaign stole files from ministries.", "cyber"),
+    ("Ransomware backed by the state hit pipelines and hospitals.", "cyber"),
+    ("Election systems were probed by foreign hacking teams.", "cyber"),
+    ("Trade talks stalled over tariffs on steel and grain.", ""),
+    ("The climate summit ended with a weak emissions pledge.", ""),
+    ("Inflation eased as central banks held interest rates.", ""),
+    ("Voters returned the coalition with a reduced majority.", ""),
+]
+
+
+def _toy():
+    texts = [t for t, _ in TOY]
+    Y = pd.DataFrame({"cyber": [int(lab == "cyber") for _, lab in TOY], "deterrence": [int(lab == "deterrence") for _, lab in TOY]})
+    return texts, Y
+
+
+def test_estimator_habits():
+    texts, Y = _toy()
+    clf = ThemeClassifier(C=2.0, cv=3, embedder=_hash_embedder)
+    assert not hasattr(clf, "coef_")  # __init__ only stores parameters
+    assert clf.fit(texts, Y) is clf
+    assert list(clf.classes_) == ["cyber", "deterrence"]
+    assert clf.thresholds_.shape == (2,) and ((clf.thresholds_ > 0) & (clf.thresholds_ < 1)).all()
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (12, 2) and ((proba >= 0) & (proba <= 1)).all()
+    assert (clf.predict(texts) == (proba >= clf.thresholds_)).all()
+    twin = clone(clf)
+    assert twin.get_params()["C"] == 2.0 and not hasattr(twin, "coef_")
+    # Refitting forgets the previous fit: a different taxonomy replaces the old one.
+    clf.fit(texts, Y[["cyber"]])
+    assert list(clf.classes_) == ["cyber"] and clf.coef_.shape[0] == 1
+
+
+def test_fit_rejects_a_theme_without_negatives_or_mismatched_rows():
+    texts, Y = _toy()
+    with pytest.raises(ValueError, match="only positive"):
+        ThemeClassifier(embedder=_hash_embedder).fit(texts, Y.assign(cyber=1))
+    with pytest.raises(ValueError, match="12 texts but Y has 11"):
+        ThemeClassifier(embedder=_hash_embedder).fit(texts, Y.iloc[:11])
+
+
+def test_save_and_load_without_pickle_give_identical_predictions(tmp_path):
+    texts, Y = _toy()
+    clf = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(texts, Y)
+    clf.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head.json", "head.safetensors"]
+    back = ThemeClassifier.load(tmp_path, embedder=_hash_embedder)
+    np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+    assert list(back.classes_) == list(clf.classes_)
+
+
+@pytest.mark.slow
+def test_seed_model_on_heldout_split(seed_registry, capsys):
+    """The real model on the seed labels it never saw in training: macro-F1 printed."""
+    model = Registry(seed_registry).require_current()
+    held = split(read_labels(SEED_LABELS))[1]
+    metrics = evaluate(model.load(), held, model.themes)
+    with capsys.disabled():
+        print("\n" + format_metrics(metrics, f"held-out seed labels, model {model.version}:"))
+    assert metrics == model.info["metrics"]["heldout"]  # what the registry recorded is reproducible
+    assert metrics["passages"] == len(held) >= 80
+    assert metrics["macro_f1"] >= 0.85
+    assert all(m["f1"] >= 0.75 for m in metrics["per_theme"].values())
+    card = (model.folder / "MODEL_CARD.md").read_text()
+    assert "Macro-F1" in card and model.version in card
+    assert json.loads((model.folder / "model.json").read_text())["training"]["data_hash"]
+
+
+@pytest.mark.slow
+def test_shuffled_labels_are_rejected_and_current_model_stays(trained, tmp_path):
+    registry = Registry(trained.registry_dir)
+    before = registry.require_current().version
+    rows = [json.loads(line) for line in SEED_LABELS.read_text().splitlines()]
+    rng = np.random.default_rng(7)
+    shuffled = [r["labels"] for r in rows]
+    rng.shuffle(shuffled)
+    bad = tmp_path / "shuffled.jsonl"
+    bad.write_text("\n".join(json.dumps({"text": r["text"], "labels": s}) for r, s in zip(rows, shuffled)))
+    result = train(bad, registry)
+    assert not result.promoted and "not promoted" in result.reason
+    assert result.metrics["macro_f1"] < result.previous_metrics["macro_f1"]
+    assert registry.require_current().version == before
+    # The rejected version is kept for inspection, with its decision recorded.
+    assert registry.get(result.version).info["promotion"]["promoted"] is False
+
+
+def test_bad_label_file_leaves_registry_untouched(trained, tmp_path):
+    registry = Registry(trained.registry_dir)
+    before = sorted(p.name for p in registry.root.iterdir())
+    bad = tmp_path / "labels.csv"
+    bad.write_text("passage,tags\nsome text,cyber\n")
+    with pytest.raises(PolicyTrendsError, match=r"missing column\(s\) \['text', 'labels'\]; found \['passage', 'tags'\]"):
+        train(bad, registry)
+    assert sorted(p.name for p in registry.root.iterdir()) == before

@@ -1,0 +1,69 @@
+"""The nightly Prefect flow end to end on the demo sites: crawl, segment, classify, aggregate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from demo_sites.content import SITES, load_articles
+from policytrends.errors import PolicyTrendsError
+from policytrends.settings import RUN_SUMMARY, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_nightly_flow_on_demo_sites_is_idempotent(trained, prefect_harness):
+    from flows.nightly import nightly
+
+    first = nightly()
+    n_articles = sum(len(load_articles(s)) for s in SITES)
+    assert first["store"]["documents"] == n_articles
+    assert first["store"]["passages"] > 4 * n_articles
+    assert first["classify"]["passages_classified"] == first["store"]["passages"]
+
+    table = pd.read_csv(trained.output(THEME_TRENDS_MONTHLY))
+    assert list(table.columns[:6]) == ["period", "source", "theme", "passages", "documents", "theme_passages"]
+    themes = {"bmd", "counterterrorism", "cyber", "deterrence"}
+    assert set(table["source"]) == set(SITES) | {"ALL"}
+    for source, group in table.groupby("source"):
+        assert set(group["theme"]) == themes, source
+        assert (group["theme_passages"] > 0).any(), source
+    assert table["model_version"].nunique() == 1
+    # ALL is the sum over sources, and shares are theme_passages / passages.
+    one = table[table["theme"] == "cyber"]
+    per_source = one[one["source"] != "ALL"].groupby("period")["passages"].sum()
+    total = one[one["source"] == "ALL"].set_index("period")["passages"]
+    assert (per_source.reindex(total.index, fill_value=0) == total).all()
+    nonzero = table[table["passages"] > 0]
+    assert ((nonzero["theme_passages"] / nonzero["passages"]).round(4) == nonzero["share"]).all()
+    assert trained.output(THEME_SHARE_CHART).stat().st_size > 10_000
+    assert trained.output(RUN_SUMMARY).exists()
+
+    second = nightly()
+    assert second["store"]["documents"] == first["store"]["documents"]
+    assert second["store"]["passages"] == first["store"]["passages"]
+    assert second["classify"]["passages_classified"] == 0
+    assert sum(c["documents_unchanged"] for c in second["crawl"]["sources"].values()) == n_articles
+    assert pd.read_csv(trained.output(THEME_TRENDS_MONTHLY)).equals(table)
+
+
+def test_flow_with_nothing_crawled_stops_with_a_clear_error(trained, prefect_harness, tmp_path):
+    from flows.nightly import nightly
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - name: gone\n    discovery: {feed: ['http://127.0.0.1:%d/feed.xml']}\n"
+        "    article_patterns: ['/a/']\n" % free_port()
+    )
+    with pytest.raises(PolicyTrendsError, match="the corpus is empty"):
+        nightly(sources_file=str(sources))
+    assert not trained.output(THEME_TRENDS_MONTHLY).exists()
