@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/policytrends run
 
+# pytest exits 5 when it collects no tests: report it instead of failing the build.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check .

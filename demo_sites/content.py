@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -43,7 +43,7 @@ class Article:
         return "\n".join(self.paragraphs)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_articles(site: str) -> tuple[Article, ...]:
     """All articles of one demo site, newest first."""
     out = []

@@ -13,7 +13,7 @@ the noise it meets in practice:
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -197,7 +197,7 @@ def harborview_feed(base: str) -> str:
     items = "".join(
         f"""<item><title>{_e(a.title)}</title><link>{base}{harborview_url(a)}</link>
 <guid isPermaLink="true">{base}{harborview_url(a)}</guid>
-<pubDate>{format_datetime(datetime.combine(a.date, time(7, 30), timezone.utc))}</pubDate>
+<pubDate>{format_datetime(datetime.combine(a.date, time(7, 30), UTC))}</pubDate>
 <description>{_e(a.summary)}</description></item>"""
         for a in load_articles("harborview")
     )
@@ -363,7 +363,7 @@ def caldera_pdf(a: Article) -> bytes:
     pdf.set_title(a.title)
     pdf.set_author(", ".join(a.authors))
     pdf.set_creator("Caldera Policy Lab")
-    pdf.set_creation_date(datetime.combine(a.date, time(12, 0), timezone.utc))
+    pdf.set_creation_date(datetime.combine(a.date, time(12, 0), UTC))
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)

@@ -11,7 +11,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def _xml(text: str) -> Response:
     return XML, text.encode("utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(site: str) -> dict[str, object]:
     urls = {
         "meridian": L.meridian_url,
@@ -143,7 +143,7 @@ class DemoSites:
         self.base_urls: dict[str, str] = {}
         self._servers: list[ThreadingHTTPServer] = []
 
-    def start(self) -> "DemoSites":
+    def start(self) -> DemoSites:
         for site in SITES:
             server = ThreadingHTTPServer((self.host, 0), _handler(site))
             server.daemon_threads = True
@@ -158,7 +158,7 @@ class DemoSites:
             server.server_close()
         self._servers.clear()
 
-    def __enter__(self) -> "DemoSites":
+    def __enter__(self) -> DemoSites:
         return self.start()
 
     def __exit__(self, *exc) -> None:

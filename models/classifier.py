@@ -78,7 +78,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
         return np.vstack(coefs), np.array(intercepts)
 
     # ----------------------------------------------------------------- estimator API
-    def fit(self, X: Sequence[str], Y) -> "ThemeClassifier":
+    def fit(self, X: Sequence[str], Y) -> ThemeClassifier:
         """Fit on texts ``X`` and a 0/1 label matrix ``Y`` (a DataFrame names the themes)."""
         X = list(X)
         if isinstance(Y, pd.DataFrame):
@@ -137,7 +137,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
         (folder / "head.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, embedder: Embedder | None = None) -> "ThemeClassifier":
+    def load(cls, folder: Path, embedder: Embedder | None = None) -> ThemeClassifier:
         from safetensors.numpy import load_file
 
         meta = json.loads((folder / "head.json").read_text(encoding="utf-8"))

@@ -15,7 +15,6 @@ from pathlib import Path
 from models.classifier import ThemeClassifier
 from policytrends.errors import PolicyTrendsError
 
-
 HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick
 
 

@@ -17,7 +17,6 @@ from models import labels as L
 from models.classifier import ThemeClassifier
 from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
 from models.registry import HELDOUT_FILE, Registry, write_json_atomic
-from policytrends.errors import PolicyTrendsError
 
 log = logging.getLogger("policytrends.models")
 

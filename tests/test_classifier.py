@@ -110,7 +110,7 @@ def test_shuffled_labels_are_rejected_and_current_model_stays(trained, tmp_path)
     shuffled = [r["labels"] for r in rows]
     rng.shuffle(shuffled)
     bad = tmp_path / "shuffled.jsonl"
-    bad.write_text("\n".join(json.dumps({"text": r["text"], "labels": s}) for r, s in zip(rows, shuffled)))
+    bad.write_text("\n".join(json.dumps({"text": r["text"], "labels": s}) for r, s in zip(rows, shuffled, strict=True)))
     result = train(bad, registry)
     assert not result.promoted and "not promoted" in result.reason
     assert result.metrics["macro_f1"] < result.previous_metrics["macro_f1"]

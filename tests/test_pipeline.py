@@ -61,8 +61,8 @@ def test_flow_with_nothing_crawled_stops_with_a_clear_error(trained, prefect_har
 
     sources = tmp_path / "sources.yaml"
     sources.write_text(
-        "sources:\n  - name: gone\n    discovery: {feed: ['http://127.0.0.1:%d/feed.xml']}\n"
-        "    article_patterns: ['/a/']\n" % free_port()
+        f"sources:\n  - name: gone\n    discovery: {{feed: ['http://127.0.0.1:{free_port()}/feed.xml']}}\n"
+        "    article_patterns: ['/a/']\n"
     )
     with pytest.raises(PolicyTrendsError, match="the corpus is empty"):
         nightly(sources_file=str(sources))
