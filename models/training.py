@@ -29,8 +29,14 @@ def evaluate(clf: ThemeClassifier, df: pd.DataFrame, themes: list[str] | None = 
     index = {str(t): j for j, t in enumerate(clf.classes_)}
     pred = np.column_stack([pred_all[:, index[t]] if t in index else np.zeros(len(df), bool) for t in themes])
     p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
+    negatives = (Y == 0).sum(axis=0)
+    false_pos = ((pred == 1) & (Y == 0)).sum(axis=0)
+    # tpr (= recall) and fpr are what error-corrected prevalence estimates need.
     per = {t: {"precision": round(float(p[j]), 4), "recall": round(float(r[j]), 4), "f1": round(float(f[j]), 4),
-               "support": int(s[j])} for j, t in enumerate(themes)}
+               "support": int(s[j]), "tpr": round(float(r[j]), 4),
+               "fpr": round(float(false_pos[j] / negatives[j]), 4) if negatives[j] else 0.0,
+               "negatives": int(negatives[j])}
+           for j, t in enumerate(themes)}
     return {"per_theme": per, "macro_f1": round(float(np.mean(f)), 4), "passages": len(df)}
 
 
