@@ -73,6 +73,37 @@ embeddings = sa.Table(
 )
 
 
+# What the crawler knows about each article URL it has fetched: lets the next run skip
+# unchanged pages (sitemap lastmod) or ask conditionally (ETag / Last-Modified).
+crawl_state = sa.Table(
+    "crawl_state",
+    metadata,
+    sa.Column("url_key", sa.Text, primary_key=True),  # canonical form of the fetched URL
+    sa.Column("source", sa.Text, nullable=False, index=True),
+    sa.Column("etag", sa.Text, nullable=True),
+    sa.Column("last_modified", sa.Text, nullable=True),
+    sa.Column("sitemap_lastmod", sa.Text, nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=True),
+    sa.Column("canonical_url", sa.Text, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per source and crawl: the counts, and the median body length of what was stored,
+# so a collapse against the source's history (a redesigned site) can be noticed.
+crawl_runs = sa.Table(
+    "crawl_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Text, nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False, index=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("counts", sa.Text, nullable=False),  # JSON
+    sa.Column("median_body_words", sa.Float, nullable=True),
+)
+
+
 @dataclass(frozen=True)
 class Document:
     """One extracted article or report, ready to store."""
@@ -193,6 +224,62 @@ class CorpusStore:
                 .where(documents.c.id == document_id)
                 .values(segmented_hash=content_hash)
             )
+
+    def content_hash_owner(self, source: str, content_hash: str) -> str | None:
+        """Canonical URL of a stored document of ``source`` with this exact text, if any."""
+        stmt = sa.select(documents.c.canonical_url).where(
+            documents.c.source == source, documents.c.content_hash == content_hash
+        ).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar()
+
+    def document_url(self, canonical_url: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(documents.c.url).where(documents.c.canonical_url == canonical_url)).scalar()
+
+    def rename_document(self, old_canonical: str, new_canonical: str) -> None:
+        """File a stored document under another canonical URL (its passages follow it)."""
+        with self.engine.begin() as conn:
+            conn.execute(documents.update().where(documents.c.canonical_url == old_canonical)
+                         .values(canonical_url=new_canonical))
+
+    # --- crawl state ---------------------------------------------------------------------
+    def crawl_state_for(self, source: str) -> dict[str, dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(crawl_state).where(crawl_state.c.source == source)).mappings().all()
+        return {r["url_key"]: dict(r) for r in rows}
+
+    def record_fetch(self, url_key: str, source: str, status: int, etag: str | None = None,
+                     last_modified: str | None = None, sitemap_lastmod: str | None = None,
+                     content_hash: str | None = None, canonical_url: str | None = None) -> None:
+        """Remember a fetch of ``url_key``; values left as None keep what was known."""
+        now = _utcnow()
+        fresh = {k: v for k, v in dict(etag=etag, last_modified=last_modified, sitemap_lastmod=sitemap_lastmod,
+                                       content_hash=content_hash, canonical_url=canonical_url).items() if v is not None}
+        stmt = self._insert(crawl_state).values(
+            url_key=url_key, source=source, last_status=status, first_seen_at=now, last_fetched_at=now, **fresh
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["url_key"], set_=dict(last_status=status, last_fetched_at=now, **fresh)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def record_crawl_run(self, run_id: str, source: str, counts: dict, median_body_words: float | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(crawl_runs.insert().values(
+                run_id=run_id, source=source, finished_at=_utcnow(),
+                counts=json.dumps(counts, sort_keys=True), median_body_words=median_body_words,
+            ))
+
+    def body_length_history(self, source: str, before_run: str) -> list[float]:
+        """Median body lengths (words) of the source's earlier crawls that stored something."""
+        stmt = sa.select(crawl_runs.c.median_body_words).where(
+            crawl_runs.c.source == source, crawl_runs.c.run_id != before_run,
+            crawl_runs.c.median_body_words.is_not(None),
+        ).order_by(crawl_runs.c.id)
+        with self.engine.connect() as conn:
+            return [float(r[0]) for r in conn.execute(stmt)]
 
     # --- predictions -----------------------------------------------------------------------
     def passages_without_predictions(self, model_version: str) -> list[tuple[str, str]]:

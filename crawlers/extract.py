@@ -27,6 +27,10 @@ ARTICLE_TYPES = {
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|ref|ref_src|cmpid|s_cid)$", re.I)
 
 
+# UTF-8 read as cp1252/latin-1 leaves these pairs behind ("â€™" for "’", "Ã©" for "é").
+_MOJIBAKE = re.compile("[\u00c2\u00c3\u00e2][\u0080-\u00bf\u20ac\u2018-\u201e\u2122\u0152\u0153\u0160\u0161\u017d\u017e\u0178]")
+
+
 class ExtractionError(ValueError):
     """The page has no usable article: the message says what is missing."""
 
@@ -71,12 +75,25 @@ def canonicalize_url(url: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     port = parts.port
+    if ":" in host:  # IPv6 literal: keep its brackets
+        host = f"[{host}]"
     netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
     path = re.sub(r"/{2,}", "/", parts.path or "/")
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/")
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def clean_request_url(url: str) -> str:
+    """The URL to fetch: tracking parameters and fragment dropped, everything else kept.
+
+    >>> clean_request_url("http://127.0.0.1:8000/a/x/?utm_source=rss&page=2#comments")
+    'http://127.0.0.1:8000/a/x/?page=2'
+    """
+    parts = urlsplit(url.strip())
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def rebase_url(url: str, base: str) -> str:
@@ -218,6 +235,10 @@ def _dedupe(items: list[str]) -> list[str]:
     return [x for x in items if not (x.lower() in seen or seen.add(x.lower()))]
 
 
+_DATE_HINT_XPATH = "|".join(
+    f'//*[contains(concat(" ", translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"), " "), "{h}")]'
+    for h in ("date", "byline", "submitted", "published", "posted", "meta", "time")
+)
 _BYLINE = re.compile(r"^\s*By\s+(.+?)(?:\s*[|·•]\s*|\s*$)", re.I)
 
 
@@ -234,10 +255,17 @@ def _visible_byline(tree) -> list[str]:
     return []
 
 
-def _body_from_selector(tree, selector: str) -> str:
+def _select(tree, selector: str) -> list:
+    """Elements matching a CSS selector, or an XPath expression when it starts with '/' or '('."""
+    if selector.lstrip().startswith(("/", "(", "./")):
+        return [el for el in tree.xpath(selector) if hasattr(el, "text_content")]
     from lxml.cssselect import CSSSelector
 
-    found = CSSSelector(selector)(tree)
+    return CSSSelector(selector)(tree)
+
+
+def _body_from_selector(tree, selector: str) -> str:
+    found = _select(tree, selector)
     if not found:
         return ""
     paras = [_clean(p.text_content()) for p in found[0].xpath(".//p")] or [_clean(found[0].text_content())]
@@ -261,15 +289,14 @@ def _body_trafilatura(html_text: str, url: str | None) -> str:
 
 
 def _select_text(tree, selector: str) -> str:
-    from lxml.cssselect import CSSSelector
-
-    found = CSSSelector(selector)(tree)
+    found = _select(tree, selector)
     return _clean(found[0].text_content()) if found else ""
 
 
 def decode_html(data: bytes, declared: str | None = None) -> str:
-    """Bytes to text: the declared charset if it decodes cleanly, else UTF-8, else cp1252."""
-    for enc in filter(None, [declared, "utf-8", "cp1252"]):
+    """Bytes to text. Bytes that are valid UTF-8 are UTF-8 whatever the server declares (a
+    wrong ``charset`` is common); otherwise the declared charset, then cp1252."""
+    for enc in filter(None, ["utf-8", declared, "cp1252"]):
         try:
             return data.decode(enc)
         except (LookupError, UnicodeDecodeError):
@@ -310,6 +337,8 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
         authors = [a for a in _meta(tree, "author", "article:author", "citation_author", "dc.creator") if not a.startswith("http")]
     if not authors:
         authors = _visible_byline(tree)
+    if not authors:
+        authors = [_clean(a.text_content()) for a in tree.xpath('//a[@rel="author"]') if 0 < len(_clean(a.text_content()).split()) <= 5]
     authors = _dedupe(authors)
 
     # Date: published before modified; structured before visible text
@@ -326,8 +355,14 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
         times = [t.get("datetime") or t.text_content() for t in tree.xpath("//time")]
         published = parse_date(" ".join(times), today)
     if not published:
-        body_el = tree.xpath("//body")
-        published = parse_date(_clean(body_el[0].text_content())[:3000] if body_el else "", today)
+        # Visible dates: first in elements whose class says they hold one (byline, submitted,
+        # date...), so a date in a header box or a teaser does not win; then anywhere near the top.
+        hinted = tree.xpath(_DATE_HINT_XPATH)
+        published = next((d for d in (parse_date(_clean(el.text_content())[:300], today) for el in hinted) if d), None)
+        if not published:
+            body_el = tree.xpath("//body")
+            # itertext with spaces: minified HTML has no whitespace between elements.
+            published = parse_date(_clean(" ".join(body_el[0].itertext()))[:3000] if body_el else "", today)
         methods.append("visible-date") if published else None
     if not published and ld:  # modified only when nothing says when it was published
         published = parse_date(str(ld.get("dateModified") or ""), today)
@@ -339,6 +374,15 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
     else:
         body = _body_trafilatura(html_text, url)
         methods.append("trafilatura")
+
+    # Main-text extractors often keep the headline as the first line: it is not body text.
+    # So do they the byline and dateline ("By A. Author | 9 April 2021").
+    lines = body.split("\n")
+    if lines and title and lines[0].strip().casefold() == title.casefold():
+        lines = lines[1:]
+    while lines and len(lines[0].split()) <= 30 and (_BYLINE.match(lines[0]) or (parse_date(lines[0], today) and len(lines[0].split()) <= 8)):
+        lines = lines[1:]
+    body = "\n".join(lines)
 
     canonical = tree.xpath('//link[@rel="canonical"]/@href')
     result = Extracted(
@@ -363,6 +407,9 @@ def validate(doc: Extracted) -> None:
     letters = sum(c.isalpha() for c in doc.body)
     if letters < 0.6 * len(doc.body.replace(" ", "").replace("\n", "")):
         raise ExtractionError("body text is not prose (too few letters: binary or garbled page?)")
+    garbled = doc.body.count("\ufffd") + len(_MOJIBAKE.findall(doc.body))
+    if garbled > max(3, words // 100):
+        raise ExtractionError(f"body text is garbled ({garbled} broken characters: wrong charset?)")
 
 
 # --------------------------------------------------------------------------- PDF
@@ -402,14 +449,15 @@ def _pdf_info(data: bytes) -> dict[str, str]:
 
 def extract_pdf(data: bytes, url: str | None = None, today: date | None = None) -> Extracted:
     """Extract a report from a PDF, keeping paragraphs; running headers and page numbers go."""
-    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.pdfexceptions import PDFException
+    from pdfminer.psexceptions import PSException
 
     if not data.startswith(b"%PDF"):
         raise ExtractionError("not a PDF file (missing %PDF header)")
     try:
         pages = _pdf_boxes(data)
         info = _pdf_info(data)
-    except (PDFSyntaxError, ValueError, KeyError, TypeError) as exc:
+    except (PDFException, PSException, ValueError, KeyError, TypeError, AssertionError, IndexError) as exc:
         raise ExtractionError(f"unreadable PDF: {exc.__class__.__name__}") from None
     if not pages:
         raise ExtractionError("PDF has no pages")

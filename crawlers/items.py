@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 class PageItem:
     source: str
     url: str
+    url_key: str  # canonical key of the fetched URL, for the crawl state
     status: int
     content_type: str
     body: bytes
     encoding: str | None = None
     lastmod: str | None = None  # from the sitemap, when there is one
+    etag: str | None = None
+    last_modified: str | None = None
     extracted: object = field(default=None, repr=False)  # crawlers.extract.Extracted, set by ExtractPipeline

@@ -6,6 +6,8 @@ article is dropped (``DropItem``) with its URL and the reason, counted in the cr
 
 from __future__ import annotations
 
+from statistics import median
+
 from scrapy.exceptions import DropItem
 
 from corpus.store import CorpusStore, Document
@@ -36,6 +38,8 @@ class ExtractPipeline:
         return cls(crawler)
 
     def process_item(self, item: PageItem):
+        if item.status == 304:  # unchanged since the last crawl: nothing to extract
+            return item
         spider = self.crawler.spider
         stats = self.crawler.stats
         try:
@@ -56,10 +60,14 @@ class ExtractPipeline:
 
 
 class StorePipeline:
+    """Upsert documents; remember what was fetched; drop the same article under a second URL."""
+
     def __init__(self, crawler, db_url: str):
         self.crawler = crawler
         self.db_url = db_url
         self.store: CorpusStore | None = None
+        self.stored_by: dict[str, str] = {}  # canonical URL -> url_key that stored it this run
+        self.body_words: list[int] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -71,25 +79,64 @@ class StorePipeline:
     def open_spider(self):
         self.store = CorpusStore(self.db_url)
 
+    def close_spider(self):
+        if self.body_words:
+            self.crawler.stats.set_value(STAT + "median_body_words", float(median(self.body_words)))
+
+    def _key(self, url: str) -> str:
+        base = self.crawler.spider.source.canonical_base
+        return canonicalize_url(rebase_url(url, base) if base else url)
+
+    def _duplicate(self, item: PageItem, canonical: str, owner: str) -> None:
+        stats, spider = self.crawler.stats, self.crawler.spider
+        stats.inc_value(STAT + "duplicates_dropped")
+        spider.logger.info("[%s] %s is a duplicate of %s: not stored twice", item.source, item.url, owner)
+        self.store.record_fetch(item.url_key, item.source, item.status, item.etag, item.last_modified,
+                                item.lastmod, canonical_url=owner)
+        raise DropItem(f"{item.url}: duplicate of {owner}")
+
     def process_item(self, item: PageItem):
+        if item.status == 304:
+            self.store.record_fetch(item.url_key, item.source, 304, sitemap_lastmod=item.lastmod)
+            return {"url": item.url, "outcome": "not_modified"}
         ex = item.extracted
         spider = self.crawler.spider
-        canonical = ex.canonical_url if ex.canonical_url and spider.classify(ex.canonical_url) else item.url
-        if spider.source.canonical_base:
-            canonical = rebase_url(canonical, spider.source.canonical_base)
+        explicit = bool(ex.canonical_url and spider.classify(ex.canonical_url))
+        canonical = self._key(ex.canonical_url if explicit else item.url)
+        explicit = explicit and canonical != item.url_key  # the page names another URL as its own
+        digest = content_hash(ex.title, ex.body)
+        if self.stored_by.get(canonical, item.url_key) != item.url_key:
+            self._duplicate(item, canonical, canonical)
+        owner = self.store.content_hash_owner(item.source, digest)
+        if owner and owner != canonical:
+            owner_url = self.store.document_url(owner)
+            if explicit and owner_url and self._key(owner_url) == owner:
+                # The earlier copy was filed under its own URL; this page names the canonical
+                # one. An explicit declaration wins: the stored document moves to it.
+                self.store.rename_document(owner, canonical)
+                self.stored_by[canonical] = self.stored_by.pop(owner, item.url_key)
+                self.crawler.stats.inc_value(STAT + "duplicates_dropped")
+                spider.logger.info("[%s] %s filed under its canonical URL %s", item.source, owner, canonical)
+            else:
+                self._duplicate(item, canonical, owner)  # same text under another URL
         doc = Document(
             url=item.url,
-            canonical_url=canonicalize_url(canonical),
+            canonical_url=canonical,
             source=item.source,
             title=ex.title,
             authors=ex.authors,
             published=ex.published,
             body=ex.body,
-            content_hash=content_hash(ex.title, ex.body),
+            content_hash=digest,
             content_type=item.content_type,
             extraction_method=ex.method,
             http_status=item.status,
         )
         outcome = self.store.upsert_document(doc)
+        self.stored_by[canonical] = item.url_key
+        self.store.record_fetch(item.url_key, item.source, item.status, item.etag, item.last_modified,
+                                item.lastmod, digest, canonical)
         self.crawler.stats.inc_value(STAT + f"documents_{outcome}")
+        if outcome in ("new", "updated"):
+            self.body_words.append(len(ex.body.split()))
         return {"url": item.url, "outcome": outcome}

@@ -39,11 +39,26 @@ class CrawlReport:
         return out
 
 
-def _source_counts(stats: dict) -> dict[str, int]:
-    counts = {k.removeprefix(STAT): int(v) for k, v in stats.items() if k.startswith(STAT)}
+COUNT_KEYS = (
+    "articles_seen",              # article URLs discovered this run
+    "pages_fetched",              # article bodies downloaded (HTTP 200)
+    "not_modified",               # asked conditionally, server said 304: no body downloaded
+    "skipped_unchanged_lastmod",  # sitemap lastmod unchanged: not requested at all
+    "documents_new", "documents_updated", "documents_unchanged",
+    "duplicates_dropped",         # same article under another URL: stored once
+    "extraction_failed",          # no usable article in the page (binary, empty, garbled...)
+    "blocked_offsite",            # requests (redirects) that would have left the allowed domains
+)
+COLLAPSE_RATIO = 0.5  # median body length below half its history: the site probably changed
+
+
+def _source_counts(stats: dict) -> dict:
+    counts: dict = {k.removeprefix(STAT): int(v) for k, v in stats.items() if k.startswith(STAT) and k != STAT + "median_body_words"}
     counts["responses"] = int(stats.get("downloader/response_count", 0))
-    for key in ("documents_new", "documents_updated", "documents_unchanged", "pages_fetched", "extraction_failed"):
+    for key in COUNT_KEYS:
         counts.setdefault(key, 0)
+    if STAT + "median_body_words" in stats:
+        counts["median_body_words"] = float(stats[STAT + "median_body_words"])
     return counts
 
 
@@ -91,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "name": src.name,
                 "custom_settings": {
+                    "DOWNLOAD_TIMEOUT": src.timeout,
                     "DOWNLOAD_DELAY": src.download_delay,
                     "AUTOTHROTTLE_START_DELAY": max(src.download_delay, 0.05),
                     "CONCURRENT_REQUESTS_PER_DOMAIN": src.concurrency,
@@ -130,15 +146,41 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         raise PolicyTrendsError(f"the crawler process failed (exit {proc.returncode}); see {log_path}\n{tail}")
     report = CrawlReport(sources=json.loads(stats_path.read_text()), exit_code=proc.returncode, log_file=str(log_path))
-    for name, counts in report.sources.items():
-        if counts.get("discovery_failed") and not counts.get("pages_fetched"):
-            report.warnings.append(f"source {name!r}: start URL unreachable, nothing crawled (see {log_path})")
-        elif not counts.get("pages_fetched"):
-            report.warnings.append(f"source {name!r}: no article pages found (check its article_patterns)")
-        for key, value in counts.items():
-            if key.startswith("failed/") and value:
-                report.warnings.append(f"source {name!r}: {value} page(s) failed with {key.removeprefix('failed/')}")
+    report.warnings = review_run(report.sources, db_url, log_path)
     return report
+
+
+def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> list[str]:
+    """Warnings an operator should see, and the run recorded in the store's crawl history."""
+    from datetime import UTC, datetime
+    from statistics import median
+
+    from corpus.store import CorpusStore
+
+    store = CorpusStore(db_url)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    warnings: list[str] = []
+    for name, counts in sorted(sources.items()):
+        if counts.get("discovery_failed") and not counts.get("articles_seen"):
+            warnings.append(f"source {name!r}: start URL unreachable, nothing crawled (see {log_path})")
+        elif not counts.get("articles_seen"):
+            warnings.append(f"source {name!r}: yielded no article links (check its discovery URLs and article_patterns)")
+        if counts.get("blocked_offsite"):
+            warnings.append(f"source {name!r}: {counts['blocked_offsite']} redirect(s) to other sites not followed")
+        for key, value in sorted(counts.items()):
+            if key.startswith("failed/") and value:
+                warnings.append(f"source {name!r}: {value} page(s) failed with {key.removeprefix('failed/')}")
+        if counts.get("extraction_failed"):
+            warnings.append(f"source {name!r}: {counts['extraction_failed']} page(s) had no extractable article (see {log_path})")
+        words = counts.get("median_body_words")
+        history = store.body_length_history(name, run_id)
+        if words is not None and history and words < COLLAPSE_RATIO * median(history):
+            warnings.append(
+                f"source {name!r}: median body length fell to {words:.0f} words from {median(history):.0f} in "
+                "earlier crawls: the site may have been redesigned (check extraction, add selectors)"
+            )
+        store.record_crawl_run(run_id, name, {k: v for k, v in counts.items() if k != "median_body_words"}, words)
+    return warnings
 
 
 if __name__ == "__main__":

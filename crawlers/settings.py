@@ -34,6 +34,12 @@ REDIRECT_MAX_TIMES = 5
 # Cookies are not needed to read public commentary and only add tracking state.
 COOKIES_ENABLED = False
 
+# Every request, redirects included, stays on http(s) within the source's allowed domains;
+# placed before robots.txt (100) so no robots.txt is fetched from a host we will not crawl.
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.ScopeMiddleware": 40,
+}
+
 # Pipelines: extract text from the fetched page, then store it. Order matters.
 ITEM_PIPELINES = {
     "crawlers.pipelines.ExtractPipeline": 100,

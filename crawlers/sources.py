@@ -12,7 +12,7 @@ A source is data, not code. Example entry::
         skip_patterns: ['/tag/', '/author/']
         allowed_domains: [example.org]      # default: the hosts of the discovery URLs
         selectors: {body: 'div.entry-content'}   # optional CSS overrides: title, date, authors, body
-        politeness: {download_delay: 1.0, concurrency: 2}
+        politeness: {download_delay: 1.0, concurrency: 2, timeout: 30}
         canonical_base: https://example.org # optional: store URLs under this public address,
                                             # whatever address the pages were fetched from
 """
@@ -50,6 +50,7 @@ class Source:
     download_delay: float = 1.0
     concurrency: int = 2
     canonical_base: str | None = None
+    timeout: float = 30.0
 
     def start_urls(self) -> list[tuple[str, str]]:
         """(kind, url) pairs to begin discovery from."""
@@ -111,6 +112,9 @@ def parse_sources(data, path: Path) -> list[Source]:
         if bad:
             _fail(path, where, f"unknown discovery kind(s) {sorted(bad)}", f"use {DISCOVERY_KINDS}")
         discovery = {k: _str_list(path, where, v, f"discovery.{k}") for k, v in disc.items()}
+        for kind, urls in discovery.items():
+            if not urls:
+                _fail(path, where, f"discovery.{kind} lists no URLs", f"give at least one URL for {kind}, or remove it")
         for urls in discovery.values():
             for url in urls:
                 parts = urlsplit(url)
@@ -119,19 +123,31 @@ def parse_sources(data, path: Path) -> list[Source]:
         articles = _regexes(path, where, entry.get("article_patterns"), "article_patterns")
         if not articles:
             _fail(path, where, "'article_patterns' is empty", "add a regex matching article URL paths")
+        # By default a source may visit the hosts of its discovery URLs and their subdomains;
+        # "www." is dropped so example.org and www.example.org are both in scope.
         domains = _str_list(path, where, entry.get("allowed_domains"), "allowed_domains") or sorted(
-            {urlsplit(u).hostname for urls in discovery.values() for u in urls}
+            {urlsplit(u).hostname.removeprefix("www.") for urls in discovery.values() for u in urls}
         )
         selectors = entry.get("selectors") or {}
+        if isinstance(selectors, dict) and not all(isinstance(v, str) and v.strip() for v in selectors.values()):
+            _fail(path, where, f"'selectors' values must be CSS selectors or XPath strings, got {selectors!r}", "quote each selector")
         if not isinstance(selectors, dict) or set(selectors) - set(SELECTOR_FIELDS):
             _fail(path, where, f"'selectors' must map {SELECTOR_FIELDS} to CSS selectors, got {selectors!r}", "remove unknown fields")
         polite = entry.get("politeness") or {}
+        if not isinstance(polite, dict):
+            _fail(path, where, f"'politeness' must be a mapping, got {polite!r}", "e.g. politeness: {download_delay: 1.0, concurrency: 2}")
         delay = polite.get("download_delay", 1.0)
         conc = polite.get("concurrency", 2)
-        if not isinstance(delay, (int, float)) or delay < 0:
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
             _fail(path, where, f"politeness.download_delay must be >= 0 seconds, got {delay!r}", "e.g. 1.0")
-        if not isinstance(conc, int) or not 1 <= conc <= 16:
+        if isinstance(conc, bool) or not isinstance(conc, int) or not 1 <= conc <= 16:
             _fail(path, where, f"politeness.concurrency must be an integer 1-16, got {conc!r}", "e.g. 2")
+        timeout = polite.get("timeout", 30)
+        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
+            _fail(path, where, f"politeness.timeout must be 0-600 seconds, got {timeout!r}", "e.g. 30")
+        unknown_polite = set(polite) - {"download_delay", "concurrency", "timeout"}
+        if unknown_polite:
+            _fail(path, where, f"unknown politeness key(s) {sorted(unknown_polite)}", "use download_delay, concurrency, timeout")
         base = entry.get("canonical_base")
         if base is not None and (not isinstance(base, str) or urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).hostname):
             _fail(path, where, f"canonical_base must be an http(s) URL, got {base!r}", "e.g. https://example.org")
@@ -148,6 +164,7 @@ def parse_sources(data, path: Path) -> list[Source]:
                 download_delay=float(delay),
                 concurrency=conc,
                 canonical_base=base,
+                timeout=float(timeout),
             )
         )
     return out

@@ -43,17 +43,31 @@ def cmd_crawl(args, settings: Settings) -> int:
     if sources is None and not args.demo:
         raise PolicyTrendsError("give --sources FILE (a YAML sources file) or --demo to crawl the bundled demo sites")
     with pipeline.sources_for_run(settings, sources) as src:
-        result = pipeline.crawl_step(settings, src)
-    for name, counts in sorted(result["sources"].items()):
-        print(f"{name:<20} fetched {counts.get('pages_fetched', 0):>4}  new {counts.get('documents_new', 0):>4}  "
-              f"updated {counts.get('documents_updated', 0):>4}  unchanged {counts.get('documents_unchanged', 0):>4}  "
-              f"failed extraction {counts.get('extraction_failed', 0):>3}")
+        result = pipeline.crawl_step(settings, src, only=args.only)
+    print(f"{'source':<20}{'seen':>6}{'downloaded':>11}{'unchanged':>10}{'new':>6}{'updated':>8}{'duplicate':>10}{'failed':>7}")
+    for name, c in sorted(result["sources"].items()):
+        unchanged = c.get("not_modified", 0) + c.get("skipped_unchanged_lastmod", 0) + c.get("documents_unchanged", 0)
+        failed = c.get("extraction_failed", 0) + sum(v for k, v in c.items() if k.startswith("failed/"))
+        print(f"{name:<20}{c.get('articles_seen', 0):>6}{c.get('pages_fetched', 0):>11}{unchanged:>10}"
+              f"{c.get('documents_new', 0):>6}{c.get('documents_updated', 0):>8}{c.get('duplicates_dropped', 0):>10}{failed:>7}")
     totals = pipeline.store_totals(settings)
     print(f"store: {totals['documents']} documents")
     if result["exit_code"]:
-        for w in result["warnings"]:
-            print(f"error: {w}", file=sys.stderr)
+        print("error: some sources could not be reached; what the others stored is kept", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_sources_check(args, settings: Settings) -> int:
+    from crawlers.sources import load_sources
+
+    sources = load_sources(args.file)
+    for s in sources:
+        kinds = ", ".join(f"{k} x{len(v)}" for k, v in s.discovery.items())
+        print(f"{s.name:<22} {kinds:<22} domains: {', '.join(s.allowed_domains)}  "
+              f"patterns: {len(s.article_patterns)} article, {len(s.follow_patterns)} follow, {len(s.skip_patterns)} skip"
+              f"{'  selectors: ' + ', '.join(sorted(s.selectors)) if s.selectors else ''}")
+    print(f"{args.file}: {len(sources)} source(s), valid")
     return 0
 
 
@@ -165,7 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("crawl", help="crawl the sources in a YAML file into the store")
     p.add_argument("--sources", help="YAML sources file")
     p.add_argument("--demo", action="store_true", help="serve and crawl the bundled demo sites")
+    p.add_argument("--only", action="append", metavar="NAME", help="crawl only this source (repeatable)")
     p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("sources", help="work with sources files")
+    sources_sub = p.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    q = sources_sub.add_parser("check", help="validate a sources file without crawling")
+    q.add_argument("file", help="YAML sources file")
+    q.set_defaults(func=cmd_sources_check)
 
     p = sub.add_parser("classify", help="tag a CSV or JSONL of passages (column 'text') with the current model")
     p.add_argument("input", help="CSV or JSONL file with a 'text' column")

@@ -38,20 +38,23 @@ def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Ite
         yield sites.write_sources(DEMO_SOURCES_TEMPLATE, settings.crawl_dir / "demo_sources.yaml")
 
 
-def crawl_step(settings: Settings, sources_file: Path) -> dict:
+def crawl_step(settings: Settings, sources_file: Path, only: list[str] | None = None) -> dict:
     """Crawl every source into the store (in a child process); per-source counts and warnings."""
     from crawlers.run import crawl
 
     CorpusStore(settings.db_url)  # fail here, with a clear message, if the store cannot open
-    report = crawl(sources_file, settings.db_url, settings.crawl_dir)
+    report = crawl(sources_file, settings.db_url, settings.crawl_dir, only=only)
     for warning in report.warnings:
         log.warning(warning)
-    totals = report.totals
-    log.info(
-        "crawl: %d article pages fetched, %d new, %d updated, %d unchanged, %d extraction failures",
-        totals.get("pages_fetched", 0), totals.get("documents_new", 0), totals.get("documents_updated", 0),
-        totals.get("documents_unchanged", 0), totals.get("extraction_failed", 0),
-    )
+    for name, counts in sorted(report.sources.items()):
+        log.info(
+            "crawl %s: %d articles seen, %d downloaded, %d not modified, %d skipped by sitemap lastmod, "
+            "%d new, %d updated, %d duplicates dropped, %d extraction failures, %d HTTP failures",
+            name, counts.get("articles_seen", 0), counts.get("pages_fetched", 0), counts.get("not_modified", 0),
+            counts.get("skipped_unchanged_lastmod", 0), counts.get("documents_new", 0),
+            counts.get("documents_updated", 0), counts.get("duplicates_dropped", 0),
+            counts.get("extraction_failed", 0), sum(v for k, v in counts.items() if k.startswith("failed/")),
+        )
     return {"sources": report.sources, "warnings": report.warnings, "exit_code": report.exit_code}
 
 
@@ -128,12 +131,14 @@ def format_summary(summary: dict, settings: Settings) -> str:
         for k, v in counts.items():
             totals[k] = totals.get(k, 0) + v
     store = summary["store"]
+    unchanged = sum(totals.get(k, 0) for k in ("documents_unchanged", "not_modified", "skipped_unchanged_lastmod"))
     shares = ", ".join(f"{t} {v:.1%}" for t, v in summary["tables"]["share_by_theme"].items())
     lines = [
         f"policytrends run finished in {summary['seconds']:.0f} s with model {summary['model_version']}",
-        f"  crawled: {totals.get('pages_fetched', 0)} article pages from {len(summary['crawl']['sources'])} sources "
-        f"({totals.get('documents_new', 0)} new, {totals.get('documents_updated', 0)} updated, "
-        f"{totals.get('documents_unchanged', 0)} unchanged, {totals.get('extraction_failed', 0)} not extractable)",
+        f"  crawled: {totals.get('articles_seen', 0)} articles seen in {len(summary['crawl']['sources'])} sources: "
+        f"{totals.get('documents_new', 0)} new, {totals.get('documents_updated', 0)} updated, "
+        f"{unchanged} unchanged ({totals.get('pages_fetched', 0)} downloaded), "
+        f"{totals.get('duplicates_dropped', 0)} duplicates, {totals.get('extraction_failed', 0)} not extractable",
         f"  store:   {store['documents']} documents, {store['passages']} passages "
         f"({summary['classify']['passages_classified']} newly classified)",
         f"  share of passages per theme: {shares}",

@@ -54,16 +54,41 @@ def trained(settings, seed_registry) -> Settings:
 
 
 class _Site:
-    """A throwaway HTTP site on 127.0.0.1 serving fixed responses, for bad-input tests."""
+    """A throwaway HTTP site on 127.0.0.1 for crawl tests.
 
-    def __init__(self, routes: dict[str, tuple[int, str, bytes]]):
-        routes = dict(routes)
+    ``routes`` maps a path to ``(status, content_type, body)`` or ``(status, headers, body)``
+    where headers is a dict; the mapping is live, so a test can change a page between crawls.
+    Pages answer conditional requests: an ``ETag`` is sent and ``If-None-Match`` gets a 304.
+    A path mapped to ``("sleep", seconds)`` stalls before answering.
+    """
+
+    def __init__(self, routes: dict):
+        self.routes = routes
+        self.hits: dict[str, int] = {}
+        site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
-                status, ctype, body = routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>"))
+                site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                route = site.routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>"))
+                if route[0] == "sleep":
+                    import time
+
+                    time.sleep(route[1])
+                    route = (200, "text/html", b"<html><body>too late</body></html>")
+                status, headers, body = route
+                headers = {"Content-Type": headers} if isinstance(headers, str) else dict(headers)
+                etag = '"%08x"' % (hash(body) & 0xFFFFFFFF)
+                if status == 200 and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 self.send_response(status)
-                self.send_header("Content-Type", ctype)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if status == 200:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

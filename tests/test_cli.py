@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(settings, *args, check_rc=None):
@@ -104,3 +107,25 @@ def test_evaluate_prints_table_and_json(trained, tmp_path):
     metrics = json.loads(proc.stdout)
     assert metrics["passages"] == 2 and set(metrics["per_theme"]) == {"bmd", "counterterrorism", "cyber", "deterrence"}
     assert metrics["per_theme"]["bmd"]["support"] == 1
+
+
+def test_sources_check_validates_without_crawling(settings, tmp_path):
+    proc = run_cli(settings, "sources", "check", str(ROOT / "crawlers/sources/thinktanks.yaml"), check_rc=0)
+    assert "13 source(s), valid" in proc.stdout
+    assert "warontherocks" in proc.stdout
+    bad = tmp_path / "s.yaml"
+    bad.write_text("sources:\n  - name: x\n    discovery: {rss: ['https://example.org/feed']}\n    article_patterns: ['/a/']\n")
+    proc = run_cli(settings, "sources", "check", str(bad), check_rc=1)
+    assert _error_line(proc) == (
+        f"error: {bad}: source 'x': unknown discovery kind(s) ['rss'] (use ('sitemap', 'feed', 'listing'))"
+    )
+
+
+def test_shipped_real_sources_never_point_at_this_machine():
+    from crawlers.sources import load_sources
+
+    sources = load_sources(ROOT / "crawlers/sources/thinktanks.yaml")
+    assert len(sources) >= 10
+    for s in sources:
+        assert all(url.startswith("https://") for _, url in s.start_urls()), s.name
+        assert not any(d.startswith(("127.", "localhost")) for d in s.allowed_domains), s.name

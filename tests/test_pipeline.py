@@ -52,7 +52,8 @@ def test_nightly_flow_on_demo_sites_is_idempotent(trained, prefect_harness):
     assert second["store"]["documents"] == first["store"]["documents"]
     assert second["store"]["passages"] == first["store"]["passages"]
     assert second["classify"]["passages_classified"] == 0
-    assert sum(c["documents_unchanged"] for c in second["crawl"]["sources"].values()) == n_articles
+    assert sum(c["pages_fetched"] for c in second["crawl"]["sources"].values()) == 0
+    assert sum(c["not_modified"] + c["skipped_unchanged_lastmod"] for c in second["crawl"]["sources"].values()) == n_articles
     assert pd.read_csv(trained.output(THEME_TRENDS_MONTHLY)).equals(table)
 
 

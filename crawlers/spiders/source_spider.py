@@ -1,6 +1,9 @@
 """One spider for every source: the sources file says how to discover its articles.
 
-The spider only finds pages and yields them; pipelines extract and store. Discovery kinds:
+The spider only finds pages and yields them; pipelines extract and store. It is incremental:
+an article URL fetched before is skipped when the sitemap's ``lastmod`` has not moved, and
+otherwise asked for conditionally (``If-None-Match`` / ``If-Modified-Since``), so an
+unchanged page costs a 304 and no body. Discovery kinds:
 
 - ``sitemap``: sitemap indexes are followed, URLs matching ``article_patterns`` fetched;
 - ``feed``: RSS 2.0 and Atom item links;
@@ -14,10 +17,13 @@ import re
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import exceptions as scrapy_errors
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
+from crawlers.extract import canonicalize_url, clean_request_url, rebase_url
 from crawlers.items import PageItem
 from crawlers.sources import Source, load_sources
 
@@ -41,6 +47,24 @@ class SourceSpider(scrapy.Spider):
         self._article = [re.compile(p) for p in source.article_patterns]
         self._follow = [re.compile(p) for p in source.follow_patterns]
         self._skip = [re.compile(p) for p in source.skip_patterns]
+        self._state: dict[str, dict] = {}
+        self._requested: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        db_url = crawler.settings.get("POLICYTRENDS_DB_URL")
+        if db_url:  # what earlier runs fetched, for conditional requests
+            from corpus.store import CorpusStore
+
+            spider._state = CorpusStore(db_url).crawl_state_for(spider.source.name)
+        return spider
+
+    def url_key(self, url: str) -> str:
+        """The stable key of an article URL: rebased on the public address, canonicalised."""
+        if self.source.canonical_base:
+            url = rebase_url(url, self.source.canonical_base)
+        return canonicalize_url(url)
 
     # ------------------------------------------------------------------ helpers
     def _count(self, key: str, n: int = 1) -> None:
@@ -64,9 +88,29 @@ class SourceSpider(scrapy.Spider):
         return None
 
     def _request_for(self, url: str, lastmod: str | None = None):
+        url = clean_request_url(url)
         kind = self.classify(url)
         if kind == "article":
-            return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta={"lastmod": lastmod})
+            key = self.url_key(url)
+            if key in self._requested:  # the same article under another link (slash, tracking tags)
+                return None
+            self._requested.add(key)
+            self._count("articles_seen")
+            known = self._state.get(key)
+            headers = {}
+            if known and known["last_status"] in (200, 304) and known["content_hash"]:
+                if lastmod and known["sitemap_lastmod"] and lastmod <= known["sitemap_lastmod"]:
+                    self._count("skipped_unchanged_lastmod")
+                    return None
+                if known["etag"]:
+                    headers["If-None-Match"] = known["etag"]
+                if known["last_modified"]:
+                    headers["If-Modified-Since"] = known["last_modified"]
+            # dont_filter: duplicates are already removed above by URL key, and Scrapy's own filter
+            # would silently swallow a redirect loop instead of reporting it.
+            return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, headers=headers,
+                                  dont_filter=True,
+                                  meta={"lastmod": lastmod, "url_key": key, "handle_httpstatus_list": [304]})
         if kind == "follow":
             return scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
         return None
@@ -118,28 +162,46 @@ class SourceSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ articles
     def parse_article(self, response):
-        self._count("pages_fetched")
-        ctype = response.headers.get("Content-Type", b"").decode("latin-1").split(";")[0].strip().lower()
+        self._count("not_modified" if response.status == 304 else "pages_fetched")
+        header = response.headers.get
+        ctype = (header("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
         yield PageItem(
             source=self.source.name,
             url=response.url,
+            url_key=response.meta.get("url_key") or self.url_key(response.url),
             status=response.status,
             content_type=ctype or "application/octet-stream",
-            body=response.body,
+            body=response.body if response.status != 304 else b"",
             encoding=getattr(response, "encoding", None),
             lastmod=response.meta.get("lastmod"),
+            etag=(header("ETag") or b"").decode("latin-1") or None,
+            last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
         )
 
     # ------------------------------------------------------------------ failures
     def _failure_kind(self, failure) -> str:
+        """A short, stable name for why a request failed (used in counts and warnings)."""
         if failure.check(HttpError):
             return f"http_{failure.value.response.status}"
-        if failure.check(DNSLookupError):
-            return "dns_error"
-        if failure.check(ConnectionRefusedError):
-            return "connection_refused"
-        if failure.check(TimeoutError, TCPTimedOutError):
-            return "timeout"
+        # Scrapy 2.13+ raises its own download errors; older versions raise Twisted's.
+        kinds = [
+            ("dns_error", [DNSLookupError, getattr(scrapy_errors, "CannotResolveHostError", None)]),
+            ("connection_refused", [ConnectionRefusedError, getattr(scrapy_errors, "DownloadConnectionRefusedError", None)]),
+            ("timeout", [TimeoutError, TCPTimedOutError, getattr(scrapy_errors, "DownloadTimeoutError", None)]),
+            ("truncated", [getattr(scrapy_errors, "ResponseDataLossError", None)]),
+        ]
+        for name, types in kinds:
+            if failure.check(*[t for t in types if t is not None]):
+                return name
+        if failure.check(IgnoreRequest):
+            message = str(failure.value).lower()
+            if "redirect" in message:
+                return "redirect_loop"
+            if "outside the allowed domains" in message:
+                return "offsite_redirect"
+            if "robots.txt" in message:
+                return "robots_forbidden"
+            return "ignored"
         return failure.type.__name__
 
     def on_error(self, failure):

@@ -1,0 +1,428 @@
+"""crawlers/extract.py: dates, URLs, hashes, HTML and PDF extraction on small hand-written inputs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from crawlers.extract import (
+    MIN_BODY_WORDS,
+    ExtractionError,
+    canonicalize_url,
+    content_hash,
+    decode_html,
+    extract_html,
+    extract_pdf,
+    parse_date,
+    rebase_url,
+)
+
+TODAY = date(2024, 6, 30)
+
+PARA_1 = (
+    "Deterrence planning has shifted toward regional coalitions over the past decade. "
+    "Officials now weigh the cost of forward basing against the value of visible commitments. "
+    "Several allies have asked for clearer consultation rules before any deployment decision."
+)
+PARA_2 = (
+    "Budget pressure shapes every part of this debate, from procurement schedules to training cycles. "
+    "Planners expect the next review to revisit assumptions about readiness and reserve forces."
+)
+NAV = "Home About our team Research programmes Contact the press office"
+NEWSLETTER = "Subscribe to our weekly newsletter and receive every new briefing straight in your inbox"
+FOOTER = "Copyright Example Institute for Policy Research All rights reserved Privacy statement"
+
+
+def page(head: str = "", body: str = "") -> str:
+    return f"<!DOCTYPE html>\n<html>\n<head>\n<meta charset='utf-8'>\n{head}\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+
+
+def article(title: str = "Coalitions and Costs", extra: str = "") -> str:
+    return f"<article>\n<h1>{title}</h1>\n{extra}\n<p>{PARA_1}</p>\n<p>{PARA_2}</p>\n</article>"
+
+
+def ld_script(obj) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+META = (
+    '<meta property="og:title" content="Meta Title">\n'
+    '<meta name="author" content="Meta Person">\n'
+    '<meta property="article:published_time" content="2015-01-05T08:00:00+00:00">'
+)
+
+
+# --------------------------------------------------------------------------- parse_date
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2016-03-04T09:30:00+01:00", date(2016, 3, 4)),
+        ("2016-03-04", date(2016, 3, 4)),
+        ("4 March 2016", date(2016, 3, 4)),
+        ("4th March, 2016", date(2016, 3, 4)),
+        ("March 4, 2016", date(2016, 3, 4)),
+        ("march 4 2016", date(2016, 3, 4)),
+        ("Mar. 4, 2016", date(2016, 3, 4)),
+        ("Sept. 9, 2019", date(2019, 9, 9)),
+        ("9 Sep 2019", date(2019, 9, 9)),
+        ("13.05.2019", date(2019, 5, 13)),
+        ("2016/03/04", date(2016, 3, 4)),
+        ("Posted on May 1, 2020 by the editors", date(2020, 5, 1)),
+        ("By A. Writer | Published 14 March 2017", date(2017, 3, 14)),
+    ],
+)
+def test_parse_date_formats(text, expected):
+    assert parse_date(text, today=TODAY) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "no date here", "2016-13-01", "31 February 2016", "Smarch 4, 2016", "04/03/2016"])
+def test_parse_date_none(text):
+    assert parse_date(text, today=TODAY) is None
+
+
+def test_parse_date_rejects_before_1990():
+    assert parse_date("1989-12-31", today=TODAY) is None
+    assert parse_date("1 January 1990", today=TODAY) == date(1990, 1, 1)
+
+
+def test_parse_date_rejects_future():
+    today = date(2020, 1, 1)
+    assert parse_date("2020-01-01", today=today) == today
+    assert parse_date("2020-01-02", today=today) == date(2020, 1, 2)  # one day of clock skew allowed
+    assert parse_date("2020-01-03", today=today) is None
+    assert parse_date("March 4, 2031", today=today) is None
+
+
+def test_parse_date_skips_implausible_to_next():
+    assert parse_date("Founded 1 May 1975. Published 2 June 2012.", today=TODAY) == date(2012, 6, 2)
+    assert parse_date("Event on 2030-01-01, written 2019-02-03", today=TODAY) == date(2019, 2, 3)
+
+
+def test_parse_date_earliest_position_wins():
+    # The day-first pattern is tried after the ISO one, but its date comes first in the text.
+    assert parse_date("Updated 13.05.2019, first published 2016-03-04", today=TODAY) == date(2019, 5, 13)
+    assert parse_date("Published 2016-03-04, updated 13.05.2019", today=TODAY) == date(2016, 3, 4)
+    assert parse_date("2018/07/01 then March 4, 2016", today=TODAY) == date(2018, 7, 1)
+
+
+# --------------------------------------------------------------------------- URLs
+def test_canonicalize_docstring_example():
+    assert canonicalize_url("HTTPS://www.Example.org/a/b/?utm_source=x&id=2#top") == "https://example.org/a/b?id=2"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.example.org/a", "https://example.org/a"),
+        ("HTTP://EXAMPLE.ORG/Path/Case", "http://example.org/Path/Case"),  # path case kept
+        ("http://example.org:80/a", "http://example.org/a"),
+        ("https://example.org:443/a", "https://example.org/a"),
+        ("https://example.org:8443/a", "https://example.org:8443/a"),
+        ("http://example.org:443/a", "http://example.org:443/a"),
+        ("https://example.org/a?utm_source=rss&utm_campaign=x&fbclid=1&gclid=2", "https://example.org/a"),
+        ("https://example.org/a?UTM_Medium=m&id=3", "https://example.org/a?id=3"),
+        ("https://example.org/a#section-2", "https://example.org/a"),
+        ("https://example.org/a/b/", "https://example.org/a/b"),
+        ("https://example.org/", "https://example.org/"),
+        ("https://example.org", "https://example.org/"),
+        ("https://example.org//a//b", "https://example.org/a/b"),
+        ("https://example.org/s?z=1&a=2&m=3", "https://example.org/s?a=2&m=3&z=1"),
+        ("https://example.org/s?page=2&lang=en&utm_term=k", "https://example.org/s?lang=en&page=2"),
+        ("  https://example.org/a  ", "https://example.org/a"),
+    ],
+)
+def test_canonicalize_url(url, expected):
+    assert canonicalize_url(url) == expected
+
+
+def test_canonicalize_url_variants_collapse():
+    variants = [
+        "https://www.example.org/report/7/?b=2&a=1",
+        "https://example.org/report/7?a=1&b=2&utm_source=newsletter",
+        "HTTPS://EXAMPLE.ORG:443/report/7/?a=1&b=2#comments",
+        "https://example.org/report/7?fbclid=xyz&b=2&a=1",
+    ]
+    assert {canonicalize_url(u) for u in variants} == {"https://example.org/report/7?a=1&b=2"}
+
+
+def test_canonicalize_url_idempotent():
+    once = canonicalize_url("https://www.Example.org/x/y/?q=1&utm_medium=z")
+    assert canonicalize_url(once) == once
+
+
+def test_canonicalize_url_ipv6_host():
+    assert canonicalize_url("http://[::1]:8080/a/") == "http://[::1]:8080/a"
+
+
+def test_rebase_url():
+    assert rebase_url("http://127.0.0.1:8123/blog/a.html?x=1", "https://harborview.example") == (
+        "https://harborview.example/blog/a.html?x=1"
+    )
+    # the base's own path and the URL's fragment are dropped
+    assert rebase_url("http://127.0.0.1:9/p/q/#frag", "https://site.example/ignored") == "https://site.example/p/q/"
+    assert rebase_url("http://10.0.0.1/x", "http://mirror.example:8080") == "http://mirror.example:8080/x"
+
+
+# --------------------------------------------------------------------------- content_hash
+def test_content_hash_whitespace_insensitive():
+    a = content_hash("A  Title", "First paragraph here.\nSecond   one.")
+    b = content_hash(" A Title ", "  First\tparagraph  here. \n Second one.")
+    assert a == b
+    assert len(a) == 64 and int(a, 16) >= 0
+
+
+def test_content_hash_differs():
+    base = content_hash("Title", "Body text one.")
+    assert content_hash("Title", "Body text two.") != base
+    assert content_hash("Other title", "Body text one.") != base
+    # the paragraph break is part of the text
+    assert content_hash("Title", "Body text\none.") != base
+    assert content_hash("Title", "Body text one.") == base
+
+
+# --------------------------------------------------------------------------- decode_html
+def test_decode_html_wrong_declared_charset():
+    raw = "Café talks – “quoted” remarks".encode("cp1252")
+    assert decode_html(raw, "utf-8") == "Café talks – “quoted” remarks"
+
+
+def test_decode_html_missing_or_bogus_charset():
+    raw = "Naïve résumé".encode("cp1252")
+    assert decode_html(raw, None) == "Naïve résumé"
+    assert decode_html(raw, "x-no-such-charset") == "Naïve résumé"
+
+
+def test_decode_html_utf8_wins_over_declared():
+    raw = "Naïve “smart” quotes".encode()
+    assert decode_html(raw, "iso-8859-1") == "Naïve “smart” quotes"
+
+
+def test_decode_html_declared_used_when_not_utf8():
+    raw = "Привет".encode("koi8-r")
+    assert decode_html(raw, "koi8-r") == "Привет"
+
+
+# --------------------------------------------------------------------------- extract_html
+def test_jsonld_graph_preferred_over_meta():
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Example Institute"},
+            {
+                "@type": "NewsArticle",
+                "headline": "Structured Title",
+                "author": [{"@type": "Person", "name": "Ana Ruiz"}, {"@type": "Person", "name": "Ben Okafor"}],
+                "datePublished": "2018-06-02T10:00:00Z",
+                "dateModified": "2021-01-01T00:00:00Z",
+            },
+        ],
+    }
+    doc = extract_html(page(ld_script(ld) + "\n" + META, article()), today=TODAY)
+    assert doc.title == "Structured Title"
+    assert doc.authors == ["Ana Ruiz", "Ben Okafor"]
+    assert doc.published == date(2018, 6, 2)
+    assert doc.method.startswith("json-ld")
+    assert PARA_1 in doc.paragraphs and PARA_2 in doc.paragraphs
+
+
+def test_jsonld_list_of_objects_and_string_authors():
+    ld = [
+        {"@type": "BreadcrumbList", "name": "Crumbs"},
+        {"@type": ["Report", "CreativeWork"], "name": "Listed Report", "author": ["Chen Wu", {"name": "Dara Obi"}],
+         "datePublished": "March 4, 2016"},
+    ]
+    doc = extract_html(page(ld_script(ld), article()), today=TODAY)
+    assert doc.title == "Listed Report"
+    assert doc.authors == ["Chen Wu", "Dara Obi"]
+    assert doc.published == date(2016, 3, 4)
+
+
+def test_jsonld_modified_used_only_without_published():
+    ld = {"@type": "Article", "headline": "Only Modified", "dateModified": "2019-09-09"}
+    doc = extract_html(page(ld_script(ld), article()), today=TODAY)
+    assert doc.published == date(2019, 9, 9)
+
+
+def test_broken_jsonld_falls_back_to_meta():
+    broken = '<script type="application/ld+json">{"@type": "Article", "headline": "Never seen", </script>'
+    doc = extract_html(page(broken + "\n" + META, article()), today=TODAY)
+    assert doc.title == "Meta Title"
+    assert doc.authors == ["Meta Person"]
+    assert doc.published == date(2015, 1, 5)
+    assert doc.method.startswith("meta")
+
+
+def test_meta_author_urls_ignored():
+    head = '<meta property="og:title" content="Linked"><meta property="article:author" content="https://example.org/people/x">'
+    doc = extract_html(page(head, article(extra="<p>By Eva Lind</p>")), today=TODAY)
+    assert doc.authors == ["Eva Lind"]
+
+
+def test_visible_byline_and_date():
+    byline = "<p>By Carla Mendes and David Ito | Published 14 March 2017</p>"
+    doc = extract_html(page("<title>Site name</title>", article("Visible Title", byline)), today=TODAY)
+    assert doc.title == "Visible Title"
+    assert doc.authors == ["Carla Mendes", "David Ito"]
+    assert doc.published == date(2017, 3, 14)
+    assert "visible-date" in doc.method
+
+
+def test_visible_date_in_hinted_element_minified():
+    byline = '<p class="post-byline">By Carla Mendes and David Ito | Published 14 March 2017</p>'
+    html_text = page("", article("Visible Title", byline)).replace("\n", "")
+    doc = extract_html(html_text, today=TODAY)
+    assert doc.published == date(2017, 3, 14)
+
+
+def test_visible_date_minified_html_without_hint_class():
+    byline = "<p>By Carla Mendes and David Ito | Published 14 March 2017</p>"
+    html_text = page("", article("Visible Title", byline)).replace("\n", "")
+    doc = extract_html(html_text, today=TODAY)
+    assert doc.published == date(2017, 3, 14)
+
+
+def test_time_element_date():
+    extra = '<time datetime="2019-11-20">20 November</time>'
+    doc = extract_html(page("", article(extra=extra)), today=TODAY)
+    assert doc.published == date(2019, 11, 20)
+
+
+def test_future_dates_ignored_by_today():
+    head = '<meta property="article:published_time" content="2024-07-05">'
+    doc = extract_html(page(head, article()), today=TODAY)
+    assert doc.published is None
+    doc = extract_html(page(head, article()), today=date(2024, 7, 5))
+    assert doc.published == date(2024, 7, 5)
+
+
+def test_selectors_override():
+    body = (
+        '<h1>Wrong Heading</h1>\n<h2 class="t">Selected Title</h2>\n'
+        f'<div class="x">\n<p>{PARA_1}</p>\n<p>{PARA_2}</p>\n</div>\n'
+        '<div class="y"><p>Sidebar text that must not be taken into the selected article body at all.</p></div>'
+    )
+    ld = {"@type": "Article", "headline": "Structured Title"}
+    doc = extract_html(page(ld_script(ld), body), selectors={"body": "div.x", "title": "h2.t"}, today=TODAY)
+    assert doc.title == "Selected Title"
+    assert doc.paragraphs == [PARA_1, PARA_2]
+    assert "selector" in doc.method and "trafilatura" not in doc.method
+
+
+def test_selectors_date_and_authors():
+    body = (
+        '<h1>Heading</h1><span class="who">Farah Nasser; Gil Amar</span><span class="when">Sept. 9, 2019</span>\n'
+        f'<div class="x"><p>{PARA_1}</p><p>{PARA_2}</p></div>'
+    )
+    doc = extract_html(page(META, body), selectors={"authors": "span.who", "date": "span.when", "body": "div.x"}, today=TODAY)
+    assert doc.authors == ["Farah Nasser", "Gil Amar"]
+    assert doc.published == date(2019, 9, 9)
+
+
+def test_selector_miss_falls_back_to_trafilatura():
+    doc = extract_html(page("", article()), selectors={"body": "div.does-not-exist"}, today=TODAY)
+    assert doc.paragraphs[-2:] == [PARA_1, PARA_2]
+    assert "trafilatura" in doc.method
+
+
+def test_boilerplate_not_in_body():
+    body = (
+        f'<nav><ul><li><a href="/">{NAV}</a></li></ul></nav>\n'
+        f"{article('Nav Title')}\n"
+        f'<div class="newsletter"><p>{NEWSLETTER}.</p></div>\n'
+        f"<footer><p>{FOOTER}.</p></footer>"
+    )
+    doc = extract_html(page("", body), today=TODAY)
+    assert doc.title == "Nav Title"
+    assert PARA_1 in doc.paragraphs and PARA_2 in doc.paragraphs
+    for junk in ("Contact the press office", "weekly newsletter", "All rights reserved"):
+        assert junk not in doc.body
+
+
+def test_title_line_removed_from_body():
+    doc = extract_html(page("", article("Coalitions and Costs")), today=TODAY)
+    assert doc.title == "Coalitions and Costs"
+    assert doc.paragraphs == [PARA_1, PARA_2]
+
+
+def test_canonical_link():
+    head = '<link rel="canonical" href=" https://example.org/pub/1 ">'
+    doc = extract_html(page(head, article()), today=TODAY)
+    assert doc.canonical_url == "https://example.org/pub/1"
+
+
+def test_to_dict():
+    head = '<meta property="article:published_time" content="2016-03-04">'
+    d = extract_html(page(head, article()), today=TODAY).to_dict()
+    assert d["published"] == "2016-03-04"
+    assert d["paragraphs"][-2:] == [PARA_1, PARA_2]
+    assert set(d) == {"title", "authors", "published", "paragraphs", "method"}
+
+
+def test_no_body_text_too_short():
+    with pytest.raises(ExtractionError, match=rf"body text too short \(\d+ words, need {MIN_BODY_WORDS}\)"):
+        extract_html(page("", "<h1>Only a heading</h1>\n<p>Coming soon.</p>"), today=TODAY)
+
+
+def test_binary_content():
+    with pytest.raises(ExtractionError, match="binary content served as HTML"):
+        extract_html("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + "x" * 100)
+
+
+def test_no_title():
+    with pytest.raises(ExtractionError, match="no title found"):
+        extract_html(page("", f"<div>\n<p>{PARA_1}</p>\n<p>{PARA_2}</p>\n</div>"), today=TODAY)
+
+
+def test_garbled_body_rejected():
+    mojibake = (PARA_1 + " " + PARA_2).replace("the ", "theâ€™ ")
+    with pytest.raises(ExtractionError, match=r"body text is garbled \(\d+ broken characters: wrong charset\?\)"):
+        extract_html(page("", f"<article><h1>T</h1><p>{mojibake}</p></article>"), selectors={"body": "article"}, today=TODAY)
+
+
+def test_non_prose_body_rejected():
+    digits = " ".join(["12345,67890;"] * 60)
+    with pytest.raises(ExtractionError, match="body text is not prose"):
+        extract_html(page("", f"<h1>Numbers</h1><div class='x'><p>{digits}</p></div>"), selectors={"body": "div.x"}, today=TODAY)
+
+
+# --------------------------------------------------------------------------- PDF
+@pytest.fixture(scope="module")
+def caldera_report():
+    from demo_sites.content import load_articles
+    from demo_sites.layouts import caldera_pdf
+
+    reports = [a for a in load_articles("caldera") if a.format == "pdf"]
+    assert reports, "the demo corpus should hold PDF reports"
+    # the shortest report renders fastest
+    a = min(reports, key=lambda r: len(r.body))
+    return a, caldera_pdf(a)
+
+
+def test_extract_pdf_valid(caldera_report):
+    a, data = caldera_report
+    doc = extract_pdf(data)
+    assert doc.title == a.title
+    assert doc.authors == list(a.authors)
+    assert doc.published == a.date
+    assert doc.paragraphs == list(a.paragraphs)
+    assert doc.method == "pdf"
+    # running header and page numbers are gone
+    assert "Research Report" not in doc.body
+
+
+def test_extract_pdf_not_a_pdf():
+    with pytest.raises(ExtractionError, match=r"not a PDF file \(missing %PDF header\)"):
+        extract_pdf(b"<html><body>Not a report</body></html>")
+
+
+def test_extract_pdf_header_only():
+    with pytest.raises(ExtractionError, match="unreadable PDF"):
+        extract_pdf(b"%PDF-1.7\n")
+
+
+def test_extract_pdf_truncated(caldera_report):
+    _, data = caldera_report
+    with pytest.raises(ExtractionError):
+        extract_pdf(data[: len(data) // 2])
