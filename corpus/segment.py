@@ -14,7 +14,9 @@ import re
 MIN_WORDS = 25  # below this a paragraph is a heading or an aside: merged with its neighbour
 MAX_WORDS = 220  # above this the encoder truncates (~256 word pieces): split at sentence ends
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[A-Z0-9“\"'(])")
+# A sentence ends at . ! or ?, possibly followed by a closing quote or bracket, which stays
+# with its sentence; the split happens at the whitespace before the next capitalised word.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z0-9“\"'(])")
 
 
 def text_hash(text: str) -> str:

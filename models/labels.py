@@ -34,15 +34,12 @@ def _label_studio(data: list, path: Path) -> pd.DataFrame:
     rows = []
     for task in data:
         text = (task.get("data") or {}).get("text")
-        choices: list[str] = []
-        for ann in task.get("annotations") or []:
-            if ann.get("was_cancelled"):
-                continue
-            for res in ann.get("result") or []:
-                choices += (res.get("value") or {}).get("choices") or []
-        if text is None:
+        # Cancelled (skipped) annotations say nothing about the passage: not a "no theme" label.
+        annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+        if annotations and text is None:
             raise LabelsError(f"{path}: a Label Studio task has no data.text (export the project with a 'text' field)")
-        if task.get("annotations"):
+        if annotations:
+            choices = [c for ann in annotations for res in ann.get("result") or [] for c in (res.get("value") or {}).get("choices") or []]
             rows.append({"text": text, "labels": choices})
     return pd.DataFrame(rows, columns=["text", "labels"])
 
@@ -82,7 +79,8 @@ def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
             f"{where}: missing column(s) {missing}; found {list(df.columns)} "
             "(expected 'text' and 'labels', themes joined by ';')"
         )
-    out = pd.DataFrame({"text": df["text"].astype(str).str.strip(), "labels": df["labels"].map(_split_labels)})
+    text = df["text"].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+    out = pd.DataFrame({"text": text, "labels": df["labels"].map(_split_labels)})
     out = out[out["text"] != ""]
     if out.empty:
         raise LabelsError(f"{where}: every 'text' cell is empty")
