@@ -70,6 +70,18 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     return validate_labels(df, str(path))
 
 
+def read_label_files(paths) -> pd.DataFrame:
+    """Several label files as one set. A passage in more than one file takes the labels of the
+    last file that has it: later files correct earlier ones (seed labels first, corrections after)."""
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    frames = [read_labels(p) for p in paths]
+    if len(frames) == 1:
+        return frames[0]
+    merged = pd.concat(frames, ignore_index=True)
+    key = merged["text"].map(lambda t: " ".join(t.split()))
+    return merged.loc[~key.duplicated(keep="last")].reset_index(drop=True)
+
+
 def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
     if df.empty:
         raise LabelsError(f"{where}: the file holds no labelled passages")

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from models import labels as L
+from models.baselines import KeywordMatcher, TfidfBaseline
 from models.classifier import ThemeClassifier
 from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
 from models.registry import HELDOUT_FILE, Registry, write_json_atomic
@@ -57,6 +58,7 @@ class TrainResult:
     previous_metrics: dict | None
     promoted: bool
     reason: str
+    baselines: dict | None = None
 
 
 def _model_card(version: str, info: dict) -> str:
@@ -65,6 +67,12 @@ def _model_card(version: str, info: dict) -> str:
         f"| {t} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
         for t, v in m["per_theme"].items()
     )
+    base = info["metrics"].get("baselines") or {}
+    kw, tf = base.get("keyword"), base.get("tfidf_logreg")
+    comparison = "\n".join(
+        f"| {t} | {v['f1']:.3f} | {kw['per_theme'][t]['f1']:.3f} | {tf['per_theme'][t]['f1']:.3f} |"
+        for t, v in m["per_theme"].items()
+    ) + f"\n| **macro-F1** | **{m['macro_f1']:.3f}** | {kw['macro_f1']:.3f} | {tf['macro_f1']:.3f} |" if kw and tf else ""
     return f"""# Theme classifier {version}
 
 - Created: {info['created']}
@@ -82,6 +90,12 @@ def _model_card(version: str, info: dict) -> str:
 
 Macro-F1: **{m['macro_f1']:.3f}** on {m['passages']} held-out passages.
 
+## Against the baselines (F1 on the same held-out passages)
+
+| theme | this model | keyword matcher | TF-IDF + logistic regression |
+|---|---|---|---|
+{comparison}
+
 ## Promotion
 
 {info['promotion']['reason']}
@@ -95,12 +109,13 @@ truncated.
 """
 
 
-def train(labels_path: Path, registry: Registry, force: bool = False, embedder=None, now: datetime | None = None) -> TrainResult:
-    """Train a new version from a labels file; promote it only if held-out macro-F1 does not drop.
-
-    A failed or rejected training leaves the current model untouched.
+def train(labels_path, registry: Registry, force: bool = False, embedder=None, now: datetime | None = None) -> TrainResult:
+    """Train a new version from one or more label files; promote it only if held-out macro-F1
+    does not drop. A failed or rejected training leaves the current model untouched.
     """
-    df = L.read_labels(labels_path)
+    paths = [Path(p) for p in ([labels_path] if isinstance(labels_path, (str, Path)) else labels_path)]
+    df = L.read_label_files(paths)
+    labels_path = ", ".join(str(p) for p in paths)
     themes = L.themes_of(df)
     current = registry.current()
     if not themes:
@@ -124,6 +139,11 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
     log.info("training on %d passages (%d held out), themes: %s", len(train_df), len(held_df), ", ".join(themes))
     clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), pd.DataFrame(L.label_matrix(train_df, themes), columns=themes))
     metrics = evaluate(clf, eval_df, eval_themes)
+    Ytrain = pd.DataFrame(L.label_matrix(train_df, themes), columns=themes)
+    baselines = {
+        "keyword": evaluate(KeywordMatcher().fit(Y=Ytrain), eval_df, eval_themes),
+        "tfidf_logreg": evaluate(TfidfBaseline().fit(train_df["text"].tolist(), Ytrain), eval_df, eval_themes),
+    }
 
     prev_metrics = None
     promoted, reason = True, "first model: promoted"
@@ -153,7 +173,7 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
         "params": {k: v for k, v in clf.get_params().items() if k != "embedder"},
         "training": {"file": str(labels_path), "data_hash": data_hash, "train_passages": len(train_df),
                      "heldout_passages": len(held_df)},
-        "metrics": {"heldout": metrics},
+        "metrics": {"heldout": metrics, "baselines": baselines},
         "promotion": {"promoted": promoted, "reason": reason, "compared_with": current.version if current else None,
                       "current_metrics": prev_metrics},
     }
@@ -166,7 +186,7 @@ def train(labels_path: Path, registry: Registry, force: bool = False, embedder=N
     tmp.rename(registry.root / version)  # the version appears whole or not at all
     if promoted:
         registry.promote(version)
-    return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason)
+    return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason, baselines)
 
 
 def _cached_embedder():

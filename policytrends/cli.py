@@ -116,11 +116,44 @@ def cmd_train(args, settings: Settings) -> int:
     from models.registry import Registry
     from models.training import format_metrics, train
 
-    result = train(Path(args.labels), Registry(settings.registry_dir), force=args.force)
+    result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force)
     print(format_metrics(result.metrics, f"new version {result.version}, held-out labels:"))
     if result.previous_metrics:
         print(format_metrics(result.previous_metrics, f"current version {result.previous}, same held-out labels:"))
+    if result.baselines:
+        print("baselines on the same held-out passages: " + ", ".join(
+            f"{name} macro-F1 {m['macro_f1']:.3f}" for name, m in result.baselines.items()))
     print(result.reason)
+    return 0
+
+
+def cmd_retrain(args, settings: Settings) -> int:
+    from flows.retrain import retrain
+
+    summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force)
+    t = summary["train"]
+    print(t["reason"])
+    if "classify" in summary:
+        print(f"reclassified {summary['classify']['passages_classified']} passages with {t['version']}; "
+              f"tables rebuilt in {settings.outputs_dir}")
+    return 0
+
+
+def cmd_label_queue(args, settings: Settings) -> int:
+    from corpus.store import CorpusStore
+    from models.queue import write_queue
+    from models.registry import Registry
+    from policytrends.settings import LABEL_QUEUE_CSV, LABEL_QUEUE_LABEL_STUDIO, LABEL_STUDIO_CONFIG
+
+    out = Path(args.output_dir) if args.output_dir else settings.outputs_dir
+    model = Registry(settings.registry_dir).require_current()
+    queue = write_queue(CorpusStore(settings.db_url), model, args.n, out / LABEL_QUEUE_CSV,
+                        out / LABEL_QUEUE_LABEL_STUDIO, out / LABEL_STUDIO_CONFIG)
+    print(f"{len(queue)} passages to label (model {model.version}, mean uncertainty {queue['uncertainty'].mean():.2f}):")
+    print(f"  {out / LABEL_QUEUE_CSV}: correct the 'labels' column (themes joined by ';', empty for none), then")
+    print(f"      policytrends train --labels models/seed/seed_labels.jsonl --labels {out / LABEL_QUEUE_CSV}")
+    print(f"  {out / LABEL_QUEUE_LABEL_STUDIO}: import into Label Studio with the interface in {out / LABEL_STUDIO_CONFIG};")
+    print("      export as JSON and pass the export to `policytrends train --labels`")
     return 0
 
 
@@ -195,15 +228,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("train", help="train a model version from labels; promote it only if not worse")
-    p.add_argument("--labels", required=True, help="CSV (text, labels joined by ';'), JSONL or Label Studio JSON")
+    p.add_argument("--labels", required=True, action="append", metavar="FILE",
+                   help="CSV (text, labels joined by ';'), JSONL or Label Studio JSON; repeat to combine files "
+                        "(a passage in several files takes the labels of the last one)")
     p.add_argument("--force", action="store_true", help="promote even if held-out macro-F1 drops")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("retrain", help="the retrain flow: train, promote if not worse, reclassify the corpus, rebuild tables")
+    p.add_argument("--labels", required=True, action="append", metavar="FILE",
+                   help="label files as for `train` (repeatable)")
+    p.add_argument("--force", action="store_true", help="promote even if held-out macro-F1 drops")
+    p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("evaluate", help="per-theme precision, recall, F1 of a model on labelled passages")
     p.add_argument("--labels", required=True)
     p.add_argument("--model", help="model version (default: current)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("label-queue", help="the passages whose labels would help the model most (CSV and Label Studio JSON)")
+    p.add_argument("-n", type=int, default=50, help="how many passages (default 50)")
+    p.add_argument("-o", "--output-dir", help="folder for the files (default: the outputs folder)")
+    p.set_defaults(func=cmd_label_queue)
 
     p = sub.add_parser("trends", help="rebuild the trend tables from the store")
     p.set_defaults(func=cmd_trends)

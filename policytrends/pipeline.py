@@ -14,7 +14,7 @@ from pathlib import Path
 from corpus.segment import segment_store
 from corpus.store import CorpusStore
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import SEED_LABELS, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY, Settings
+from policytrends.settings import SEED_LABELS, THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT, Settings
 
 log = logging.getLogger("policytrends")
 
@@ -92,12 +92,15 @@ def classify_step(settings: Settings, model_version: str | None = None) -> dict:
 
 
 def aggregate_step(settings: Settings, model_version: str | None = None) -> dict:
+    """Trend tables (CSV and Parquet), charts and ``report.html`` for one model version (default: current)."""
     from models.registry import Registry
-    from trends.aggregate import build_tables
+    from trends.build import build_outputs
 
-    version = model_version or Registry(settings.registry_dir).require_current().version
-    summary = build_tables(CorpusStore(settings.db_url), version, settings.outputs_dir, THEME_TRENDS_MONTHLY, THEME_SHARE_CHART)
-    log.info("aggregate: %d rows written to %s", summary["rows"], settings.output(THEME_TRENDS_MONTHLY))
+    registry = Registry(settings.registry_dir)
+    model = registry.get(model_version) if model_version else registry.require_current()
+    summary = build_outputs(CorpusStore(settings.db_url), {**model.info, "version": model.version}, settings.outputs_dir)
+    log.info("aggregate: %d monthly rows, %d spikes; tables, charts and report in %s (%d prediction rows read from the store)",
+             summary["rows"], summary["spikes"], settings.outputs_dir, summary["prediction_rows_read"])
     return summary
 
 
@@ -145,8 +148,28 @@ def format_summary(summary: dict, settings: Settings) -> str:
         f"  tables:  {settings.output(THEME_TRENDS_MONTHLY)} ({summary['tables']['rows']} rows, "
         f"{summary['tables']['periods']} months, sources: {', '.join(summary['tables']['sources'])})",
     ]
+    if "spikes" in summary["tables"]:
+        lines.append(f"  spikes:  {summary['tables']['spikes']} in {settings.output(THEME_SPIKES)}; "
+                     f"report: {settings.output(TRENDS_REPORT)}")
     if summary["tables"].get("undated_documents"):
         lines.append(f"  note:    {summary['tables']['undated_documents']} documents have no date and are not in the monthly table")
+    for warning in summary["tables"].get("warnings", []):
+        if "publication date" not in warning:  # the undated note above says it once
+            lines.append(f"  warning: {warning}")
     for warning in summary["crawl"]["warnings"]:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
+
+
+def train_step(settings: Settings, labels_file, force: bool = False) -> dict:
+    """Train a version from ``labels_file``; promoted only if it is not worse (see models.training)."""
+    from models.registry import Registry
+    from models.training import format_metrics, train
+
+    result = train(labels_file, Registry(settings.registry_dir), force=force)
+    log.info("trained %s\n%s", result.version, format_metrics(result.metrics, "held-out labels:"))
+    log.info(result.reason)
+    return {"version": result.version, "promoted": result.promoted, "reason": result.reason,
+            "macro_f1": result.metrics["macro_f1"],
+            "previous": result.previous,
+            "previous_macro_f1": result.previous_metrics["macro_f1"] if result.previous_metrics else None}

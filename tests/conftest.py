@@ -27,6 +27,15 @@ def settings(tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API for flow tests, started once per session (it takes ~15 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
 def demo_sites():
     from demo_sites import DemoSites
 

@@ -13,14 +13,6 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 def test_nightly_flow_on_demo_sites_is_idempotent(trained, prefect_harness):
     from flows.nightly import nightly
 

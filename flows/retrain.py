@@ -1,0 +1,41 @@
+"""The retraining flow: train → evaluate → promote → reclassify the corpus → rebuild tables.
+
+If the new version is not promoted, the corpus and tables are left as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.nightly import aggregate, classify
+from policytrends import pipeline
+from policytrends.settings import Settings
+
+
+@task(name="train", cache_policy=NO_CACHE)
+def train(labels_files: list[str], force: bool) -> dict:
+    return pipeline.train_step(Settings(), [Path(p) for p in labels_files], force)
+
+
+@flow(name="retrain")
+def retrain(labels_files: list[str], force: bool = False) -> dict:
+    """Train a new version from label files; if promoted, reclassify and re-aggregate."""
+    settings = Settings()
+    settings.ensure_dirs()
+    trained = train(labels_files, force)
+    summary = {"train": trained}
+    logger = get_run_logger()
+    if not trained["promoted"]:
+        logger.info("%s: the corpus and tables are unchanged", trained["reason"])
+        return summary
+    if pipeline.store_totals(settings)["passages"] == 0:
+        logger.info("promoted %s; the store holds no passages yet, nothing to reclassify", trained["version"])
+        return summary
+    summary["classify"] = classify(trained["version"])
+    summary["tables"] = aggregate(trained["version"])
+    logger.info("promoted %s, reclassified %d passages, rebuilt the tables",
+                trained["version"], summary["classify"]["passages_classified"])
+    return summary
