@@ -1,0 +1,225 @@
+"""Rebuild every trend output from the store for one model version.
+
+``build_outputs`` is what the pipeline's aggregate step calls: it reads the store (only new
+predictions, see :mod:`trends.reading`), refuses to mix model versions, builds the tables,
+writes each as CSV and Parquet, draws the charts and writes ``report.html``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from corpus.store import passages, predictions
+from policytrends import settings as S
+from policytrends.errors import PolicyTrendsError
+from trends import charts
+from trends.aggregate import write_csv_atomic
+from trends.prevalence import error_rates
+from trends.reading import PassagePredictions, PredictionSnapshot, _fetch, document_details, passage_texts, read_documents
+from trends.report import write_report
+from trends.spikes import find_spikes
+from trends.tables import (
+    ALL,
+    cooccurrence,
+    coverage_table,
+    crawl_cutoffs,
+    document_stats,
+    evidence_candidates,
+    evidence_table,
+    trend_table,
+)
+
+log = logging.getLogger("policytrends.trends")
+
+# (CSV, Parquet) name of each table; the CSV is for spreadsheets, the Parquet for code.
+TABLES = {
+    "weekly": (S.THEME_TRENDS_WEEKLY, S.THEME_TRENDS_WEEKLY_PARQUET),
+    "monthly": (S.THEME_TRENDS_MONTHLY, S.THEME_TRENDS_MONTHLY_PARQUET),
+    "spikes": (S.THEME_SPIKES, S.THEME_SPIKES_PARQUET),
+    "cooccurrence": (S.THEME_COOCCURRENCE, S.THEME_COOCCURRENCE_PARQUET),
+    "evidence": (S.THEME_EVIDENCE, S.THEME_EVIDENCE_PARQUET),
+    "coverage": (S.SOURCE_COVERAGE, S.SOURCE_COVERAGE_PARQUET),
+}
+
+
+def _has_predictions(store, version: str) -> bool:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(predictions.c.theme).where(predictions.c.model_version == version).limit(1)).first() is not None
+
+
+def _versions_of_unclassified(store, version: str) -> dict[str, int]:
+    """Other versions that classified the passages ``version`` has not, with passage counts."""
+    done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == version)
+    stmt = (sa.select(predictions.c.model_version, sa.func.count(sa.distinct(passages.c.id)))
+            .select_from(passages.join(predictions, predictions.c.text_hash == passages.c.text_hash))
+            .where(passages.c.text_hash.not_in(done)).group_by(predictions.c.model_version))
+    with store.engine.connect() as conn:
+        return dict(conn.execute(stmt).all())
+
+
+def read_predictions(store, version: str, themes: list[str], snapshot_dir: Path | None) -> tuple[PassagePredictions, int]:
+    """Every stored passage with the version's predictions for it; also how many prediction rows
+    were read from the store (the rest came from the snapshot).
+
+    Raises :class:`PolicyTrendsError` when some passages lack predictions by ``version``: a table
+    built from the others would silently leave them out, or mix in another version's labels.
+    """
+    snapshot = PredictionSnapshot(store, version, themes, snapshot_dir)
+    hashes, prob, label = snapshot.load()
+    found = _passages_with_predictions(store, hashes)
+    if found[3] and snapshot.used_cache:
+        # Passages the snapshot does not know: if the store was rebuilt behind its back, a full
+        # read puts it right before anything is refused.
+        log.warning("the prediction snapshot misses %d passages: reading every prediction of %s again", found[3], version)
+        snapshot = PredictionSnapshot(store, version, themes, snapshot_dir, trust_cache=False)
+        hashes, prob, label = snapshot.load()
+        found = _passages_with_predictions(store, hashes)
+    ids, docs, slots, missing = found
+    if missing:
+        total = missing + len(ids)
+        others = _versions_of_unclassified(store, version)
+        by = f"; they were classified by {', '.join(f'{v} ({n})' for v, n in sorted(others.items()))} only" if others else ""
+        raise PolicyTrendsError(
+            f"{missing} of {total} passages have no predictions by model {version}{by}. A trend table never mixes model "
+            f"versions, so none was written: classify them with {version} first (`policytrends run` does), then run "
+            "`policytrends trends`")
+    pp = PassagePredictions(ids, docs, prob[slots], label[slots], list(themes))
+    return pp, snapshot.rows_read
+
+
+def _passages_with_predictions(store, hashes: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(passage ids, document ids, snapshot slots) of stored passages whose text has predictions,
+    and how many passages have none."""
+    ids, docs, slots = [], [], []
+    missing = 0
+    stmt = sa.select(passages.c.id, passages.c.document_id, passages.c.text_hash)
+    with store.engine.connect() as conn:
+        for rows in _fetch(conn, stmt):
+            pid, did, h = zip(*rows, strict=True)
+            slot = hashes.get_indexer(np.asarray(h, dtype=object))
+            ok = slot >= 0
+            missing += int((~ok).sum())
+            ids.append(np.asarray(pid, np.int64)[ok])
+            docs.append(np.asarray(did, np.int64)[ok])
+            slots.append(slot[ok])
+    empty = np.zeros(0, np.int64)
+    return (np.concatenate(ids) if ids else empty, np.concatenate(docs) if docs else empty,
+            np.concatenate(slots) if slots else empty, missing)
+
+
+def _write(frame: pd.DataFrame, outputs_dir: Path, names: tuple[str, str]) -> None:
+    csv_name, parquet_name = names
+    write_csv_atomic(frame, outputs_dir / csv_name)
+    path = outputs_dir / parquet_name
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _undated_warnings(docs: pd.DataFrame) -> list[str]:
+    out = []
+    for source, group in docs.groupby("source"):
+        undated = int(group["published"].isna().sum())
+        if undated == len(group):
+            out.append(f"source {source!r}: none of its {undated} documents has a publication date, so it is missing from "
+                       "the trend tables (see source_coverage.csv; check its date extraction)")
+        elif undated:
+            out.append(f"source {source!r}: {undated} of {len(group)} documents have no publication date and are left out "
+                       "of the trend tables")
+    return out
+
+
+def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = None, snapshot: bool = True) -> dict:
+    """Rebuild all trend outputs for the model version described by ``model`` (its ``model.json``).
+
+    Returns a summary: the monthly table's ``rows``, ``periods`` and ``sources``, the overall
+    ``share_by_theme``, ``undated_documents``, the rows of every table, ``warnings``.
+    """
+    version = model["version"]
+    now = now or datetime.now(UTC)
+    clock = {"started": time.perf_counter()}
+
+    def lap(stage: str) -> None:
+        clock[stage] = round(time.perf_counter() - clock.pop("started"), 3)
+        clock["started"] = time.perf_counter()
+
+    outputs_dir = Path(outputs_dir)
+    if not _has_predictions(store, version):
+        if store.count("passages") == 0:
+            raise PolicyTrendsError("the corpus store holds no passages yet: nothing to aggregate "
+                                    "(run `policytrends crawl` or `policytrends run` first)")
+        raise PolicyTrendsError(f"no predictions by model {version} in the store (run `policytrends run` to classify the passages)")
+    themes = [str(t) for t in model["themes"]]
+    rates, warnings = error_rates(model, themes)
+    docs = read_documents(store)
+    pp, rows_read = read_predictions(store, version, themes, outputs_dir / S.PREDICTION_SNAPSHOTS if snapshot else None)
+    warnings += _undated_warnings(docs)
+    lap("read")
+
+    stats = document_stats(pp, docs)
+    cutoffs = crawl_cutoffs(docs, now)
+    weekly = trend_table(stats, themes, "week", version, rates, cutoffs)
+    monthly = trend_table(stats, themes, "month", version, rates, cutoffs)
+    yearly = trend_table(stats, themes, "year", version, rates, cutoffs)
+    spikes = pd.concat([find_spikes(weekly, "week"), find_spikes(monthly, "month")], ignore_index=True)
+    lap("trend_tables")
+    cand = evidence_candidates(pp, docs)
+    evidence = evidence_table(cand, docs, document_details(store, cand["document_id"]), passage_texts(store, cand["passage_id"]),
+                              version)
+    lap("evidence")
+    tables = {
+        "weekly": weekly, "monthly": monthly, "spikes": spikes,
+        "cooccurrence": cooccurrence(pp, stats, docs, version), "evidence": evidence,
+        "coverage": coverage_table(docs, cutoffs),
+    }
+    lap("other_tables")
+    for key, frame in tables.items():
+        _write(frame, outputs_dir, TABLES[key])
+    lap("write")
+
+    chart_specs = [
+        (S.THEME_SHARE_CHART, charts.overall_chart, yearly, "Theme prevalence per year, all sources",
+         "Corrected prevalence per year (line) with its 95% interval (band) and the raw share (dotted), all sources together."),
+        (S.THEME_SHARE_BY_SOURCE_CHART, charts.by_source_chart, yearly, "Theme prevalence per year and source",
+         "Corrected prevalence per year for each source, bands: 95% interval."),
+        (S.THEME_SHARE_RECENT_CHART, charts.recent_chart, monthly, "Theme prevalence, recent months",
+         "The last 24 months, all sources together; hollow markers: month not complete yet."),
+    ]
+    drawn = []
+    for name, draw, frame, alt, caption in chart_specs:
+        path = outputs_dir / name
+        if frame.empty or not (frame["passages"] > 0).any():
+            path.unlink(missing_ok=True)  # a chart of an earlier store would mislead
+            continue
+        draw(frame, path, version)
+        drawn.append((path, alt, caption))
+    write_report(outputs_dir / S.TRENDS_REPORT, model_version=version, built=now, monthly=monthly, spikes=spikes,
+                 evidence=evidence, coverage=tables["coverage"], rates=rates, themes=themes, charts=drawn, warnings=warnings)
+    for w in warnings:
+        log.warning(w)
+    lap("charts_report")
+    clock.pop("started")
+
+    tagged = pp.label.sum(axis=0)
+    return {
+        "model_version": version,
+        "rows": len(monthly),
+        "periods": int(monthly["period"].nunique()),
+        "sources": sorted(s for s in monthly["source"].unique() if s != ALL),
+        "undated_documents": int(docs["published"].isna().sum()),
+        "share_by_theme": {t: round(float(tagged[j]) / len(pp), 4) for j, t in enumerate(themes)} if len(pp) else {},
+        "tables": {TABLES[k][0]: len(v) for k, v in tables.items()},
+        "spikes": len(spikes),
+        "report": str(outputs_dir / S.TRENDS_REPORT),
+        "prediction_rows_read": rows_read,
+        "stage_seconds": clock,
+        "warnings": warnings,
+    }

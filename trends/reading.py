@@ -1,0 +1,276 @@
+"""Read-only access to the corpus store for the trend tables, streamed in bounded chunks.
+
+The store keeps one row per (passage text, model version, theme). Reading millions of those
+through Python costs seconds, so predictions are kept in a columnar snapshot (Parquet, one row
+per passage text with a probability and a label column per theme) beside the outputs. Each run
+reads only the prediction rows added since the snapshot was written: predictions are never
+updated in place (a text and a version are classified once), so rows past the snapshot's
+high-water mark are exactly what is new. On SQLite the mark is the table's ``rowid``; other
+databases have no such order and are read in full on every run.
+
+Passages and documents are small per row and can change (a document updated upstream is cut
+into new passages), so they are read afresh each time, in chunks, as integer arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from corpus.store import documents, passages, predictions
+
+log = logging.getLogger("policytrends.trends")
+CHUNK = 100_000  # rows per fetch: bounds memory whatever the store's size
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass
+class PassagePredictions:
+    """One row per classified passage: ids, and a (passages x themes) block of probabilities and labels."""
+
+    passage_id: np.ndarray  # int64
+    document_id: np.ndarray  # int64
+    prob: np.ndarray  # float32, shape (n, len(themes))
+    label: np.ndarray  # bool, shape (n, len(themes))
+    themes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.passage_id)
+
+    @classmethod
+    def from_long(cls, pred: pd.DataFrame, themes: list[str] | None = None) -> PassagePredictions:
+        """From one row per (passage, theme): ``passage_id``, ``document_id``, ``theme``, ``probability``, ``label``."""
+        themes = themes or sorted(str(t) for t in pred["theme"].unique())
+        if pred.empty:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(themes)), np.float32),
+                       np.zeros((0, len(themes)), bool), themes)
+        ids, codes = np.unique(pred["passage_id"].to_numpy(np.int64), return_inverse=True)
+        col = pd.Index(themes).get_indexer(pred["theme"].astype(str))
+        keep = col >= 0
+        prob = np.full((len(ids), len(themes)), np.nan, np.float32)
+        label = np.zeros((len(ids), len(themes)), bool)
+        prob[codes[keep], col[keep]] = pred["probability"].to_numpy(np.float32)[keep]
+        label[codes[keep], col[keep]] = pred["label"].astype(bool).to_numpy()[keep]
+        doc = np.zeros(len(ids), np.int64)
+        doc[codes] = pred["document_id"].to_numpy(np.int64)
+        return cls(ids, doc, prob, label, themes)
+
+
+def _fetch(conn, stmt, size: int = CHUNK) -> Iterator[list[tuple]]:
+    """Rows of ``stmt`` in lists of ``size`` tuples, straight from the driver's cursor.
+
+    SQLAlchemy's result rows cost about 1.6x more per row; here each row is used once.
+    """
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _is_sqlite(store) -> bool:
+    return store.engine.dialect.name == "sqlite"
+
+
+# --------------------------------------------------------------------------- documents
+def read_documents(store) -> pd.DataFrame:
+    """Every document: ``document_id``, ``source``, ``published`` (datetime64, NaT if unknown),
+    ``first_seen_at`` and ``fetched_at`` (UTC, naive), and ``passages`` (passages stored for it)."""
+    names = ["document_id", "source", "published", "first_seen_at", "fetched_at"]
+    stmt = sa.select(documents.c.id, documents.c.source, documents.c.published, documents.c.first_seen_at,
+                     documents.c.fetched_at)
+    counts = sa.select(passages.c.document_id, sa.func.count()).group_by(passages.c.document_id)
+    with store.engine.connect() as conn:
+        # Raw driver values: dates arrive as ISO strings from SQLite and as date objects from
+        # PostgreSQL; pandas parses either, a column at a time.
+        frame = pd.concat([pd.DataFrame(rows, columns=names) for rows in _fetch(conn, stmt)] or [pd.DataFrame(columns=names)],
+                          ignore_index=True)
+        per_doc = dict(row for rows in _fetch(conn, counts) for row in rows)
+    frame["document_id"] = frame["document_id"].astype(np.int64)
+    frame["source"] = frame["source"].astype(object).map(str)
+    frame["published"] = _datetimes(frame["published"]).dt.normalize()
+    for col in ("first_seen_at", "fetched_at"):
+        frame[col] = _datetimes(frame[col])
+    frame["passages"] = frame["document_id"].map(per_doc).fillna(0).astype(np.int64)
+    return frame
+
+
+def _datetimes(values: pd.Series) -> pd.Series:
+    """UTC, naive, datetime64[ns]; NaT where missing or unreadable."""
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def document_details(store, ids) -> pd.DataFrame:
+    """Title and URL of the given documents."""
+    rows = _by_ids(store, documents.c.id, [documents.c.id, documents.c.title, documents.c.url], ids)
+    return pd.DataFrame(rows, columns=["document_id", "title", "url"]).astype({"document_id": np.int64})
+
+
+def passage_texts(store, ids) -> dict[int, str]:
+    """Text of the given passages."""
+    return dict(_by_ids(store, passages.c.id, [passages.c.id, passages.c.text], ids))
+
+
+def _by_ids(store, key, columns, ids, batch: int = 900) -> list[tuple]:
+    # 900 ids per query stays under SQLite's oldest limit on bound parameters (999).
+    ids = sorted({int(i) for i in ids})
+    out: list[tuple] = []
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), batch):
+            for rows in _fetch(conn, sa.select(*columns).where(key.in_(ids[start : start + batch]))):
+                out.extend(rows)
+    return out
+
+
+# --------------------------------------------------------------------------- predictions
+class PredictionSnapshot:
+    """The predictions of one model version, one row per passage text, kept as Parquet.
+
+    ``folder`` holds ``<version>.parquet`` and ``<version>.json`` (the high-water mark and
+    how many store rows the snapshot holds). Snapshots of other versions are removed.
+    """
+
+    def __init__(self, store, version: str, themes: list[str], folder: Path | None, trust_cache: bool = True):
+        self.store = store
+        self.version = version
+        self.themes = list(themes)
+        self.folder = Path(folder) if folder else None
+        self.trust_cache = trust_cache
+        self.used_cache = False  # whether the last load() started from a snapshot on disk
+        self.rows_read = 0  # prediction rows read from the store by the last load(): the incremental part
+
+    @property
+    def _paths(self) -> tuple[Path, Path] | None:
+        if self.folder is None:
+            return None
+        return self.folder / f"{self.version}.parquet", self.folder / f"{self.version}.json"
+
+    def _load_cached(self) -> tuple[pd.Index, np.ndarray, np.ndarray, dict] | None:
+        paths = self._paths
+        if (paths is None or not self.trust_cache or not _is_sqlite(self.store)
+                or not (paths[0].exists() and paths[1].exists())):
+            return None
+        try:
+            state = json.loads(paths[1].read_text(encoding="utf-8"))
+            if (state.get("format") != SNAPSHOT_FORMAT or state.get("themes") != self.themes
+                    or state.get("db_url") != self.store.url or not self._mark_holds(state)):
+                return None
+            table = pq.read_table(paths[0])
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            log.warning("ignoring unreadable prediction snapshot %s: %s", paths[0], exc)
+            return None
+        hashes = pd.Index(table.column("text_hash").to_numpy(zero_copy_only=False).astype(object), dtype=object)
+        prob = np.column_stack([table.column(f"p_{t}").to_numpy() for t in self.themes]).astype(np.float32) \
+            if self.themes else np.zeros((len(hashes), 0), np.float32)
+        label = np.column_stack([table.column(f"l_{t}").to_numpy() for t in self.themes]).astype(bool) \
+            if self.themes else np.zeros((len(hashes), 0), bool)
+        return hashes, prob, label, state
+
+    def _mark_holds(self, state: dict) -> bool:
+        """The row at the high-water mark is still the one the snapshot saw (the store was not replaced)."""
+        mark = state.get("mark")
+        if not mark:
+            return state.get("rows", 0) == 0
+        rowid = sa.literal_column("rowid")
+        stmt = sa.select(predictions.c.text_hash, predictions.c.model_version, predictions.c.theme).where(rowid == mark["rowid"])
+        with self.store.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return row is not None and list(row) == mark.get("key")
+
+    def load(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """(text hashes, probabilities, labels) of every stored prediction of the version."""
+        cached = self._load_cached()
+        self.used_cache = cached is not None
+        if cached is None:
+            cached = (pd.Index(np.array([], dtype=object), dtype=object), np.zeros((0, len(self.themes)), np.float32),
+                      np.zeros((0, len(self.themes)), bool), {"rows": 0, "mark": None})
+        hashes, prob, label, state = cached
+        sqlite = _is_sqlite(self.store)
+        # Themes come back as small integers: cheaper per row than a string each.
+        theme_code = sa.case({t: j for j, t in enumerate(self.themes)}, value=predictions.c.theme, else_=-1)
+        stmt = sa.select(predictions.c.text_hash, theme_code, predictions.c.probability, predictions.c.label).where(
+            predictions.c.model_version == self.version)
+        mark = None
+        if sqlite:
+            rowid = sa.literal_column("rowid")
+            with self.store.engine.connect() as conn:
+                top = conn.execute(sa.select(sa.func.max(rowid)).select_from(predictions)).scalar()
+                if top is not None:
+                    row = conn.execute(sa.select(predictions.c.text_hash, predictions.c.model_version, predictions.c.theme)
+                                       .where(rowid == top)).first()
+                    mark = {"rowid": int(top), "key": list(row)}
+            # Rows added while this runs have higher rowids: the next run reads them.
+            stmt = stmt.where(rowid <= (mark["rowid"] if mark else 0))
+            if state["mark"]:
+                stmt = stmt.where(rowid > state["mark"]["rowid"])
+
+        # New rows become (hash, theme column, probability, label); a passage's themes may
+        # straddle two chunks, so hashes get their slot only once everything is read: the
+        # snapshot's hashes first (they keep their slots), then new ones in order of arrival.
+        local_codes, local_uniques, theme_cols, probs, labels = [], [], [], [], []
+        with self.store.engine.connect() as conn:
+            for rows in _fetch(conn, stmt):
+                columns = list(zip(*rows, strict=True))
+                codes, uniques = pd.factorize(np.asarray(columns[0], dtype=object))
+                col = np.asarray(columns[1], dtype=np.int64)
+                ok = col >= 0  # a theme the version does not list (cannot happen unless edited by hand)
+                local_codes.append(codes[ok])
+                local_uniques.append(np.asarray(uniques, dtype=object))
+                theme_cols.append(col[ok])
+                probs.append(np.asarray(columns[2], dtype=np.float32)[ok])
+                labels.append(np.asarray(columns[3], dtype=bool)[ok])
+        self.rows_read = int(sum(len(c) for c in local_codes))
+        if not self.rows_read and len(hashes):
+            return hashes, prob, label  # nothing new since the snapshot
+
+        slot_of_unique, all_hashes = pd.factorize(np.concatenate([np.asarray(hashes, dtype=object), *local_uniques]))
+        n = len(all_hashes)
+        all_prob = np.full((n, len(self.themes)), np.nan, np.float32)
+        all_label = np.zeros((n, len(self.themes)), bool)
+        all_prob[: len(hashes)] = prob
+        all_label[: len(hashes)] = label
+        offset = len(hashes)
+        for codes, uniques, col, p, lab in zip(local_codes, local_uniques, theme_cols, probs, labels, strict=True):
+            slots = slot_of_unique[offset : offset + len(uniques)][codes]
+            all_prob[slots, col] = p
+            all_label[slots, col] = lab
+            offset += len(uniques)
+        all_hashes = pd.Index(np.asarray(all_hashes, dtype=object), dtype=object)
+        if sqlite and self._paths is not None:
+            self._save(all_hashes, all_prob, all_label, {"rows": state["rows"] + self.rows_read, "mark": mark or state["mark"]})
+        return all_hashes, all_prob, all_label
+
+    def _save(self, hashes: pd.Index, prob: np.ndarray, label: np.ndarray, state: dict) -> None:
+        parquet, sidecar = self._paths
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        for old in parquet.parent.glob("*"):
+            if old.stem != self.version and old.suffix in (".parquet", ".json"):
+                old.unlink(missing_ok=True)
+        columns = {"text_hash": pa.array(hashes.to_numpy(), pa.string())}
+        for j, t in enumerate(self.themes):
+            columns[f"p_{t}"] = pa.array(prob[:, j])
+            columns[f"l_{t}"] = pa.array(label[:, j])
+        tmp = parquet.with_name(f".{parquet.name}.tmp")
+        pq.write_table(pa.table(columns), tmp)
+        os.replace(tmp, parquet)
+        state = {"format": SNAPSHOT_FORMAT, "version": self.version, "themes": self.themes, "db_url": self.store.url, **state}
+        tmp = sidecar.with_name(f".{sidecar.name}.tmp")
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        os.replace(tmp, sidecar)
