@@ -1,0 +1,111 @@
+"""The demo corpus end to end: every trend output written and documented, and report.html
+rendered by headless Chromium with its charts showing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from policytrends import settings as S
+from tests.test_trends_outputs import _documented_columns
+from trends.build import TABLES
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Colours used only inside the charts (trends/charts.py: the cyber and deterrence lines).
+CHART_COLOURS = [(0x2E, 0x8B, 0x57), (0x8E, 0x44, 0xAD)]
+
+
+@pytest.fixture(scope="module")
+def demo_outputs(tmp_path_factory, seed_registry):
+    """Crawl, segment, classify and aggregate the demo sites once, with the seed model."""
+    import os
+
+    from policytrends import pipeline
+    from policytrends.settings import Settings, configure_environment
+
+    root = tmp_path_factory.mktemp("demo-report")
+    env = {"POLICYTRENDS_HOME": str(root / "state"), "POLICYTRENDS_OUTPUTS": str(root / "outputs")}
+    saved = {k: os.environ.get(k) for k in (*env, "POLICYTRENDS_DB_URL", "POLICYTRENDS_SOURCES", "POLICYTRENDS_REGISTRY")}
+    os.environ.update(env)
+    for k in ("POLICYTRENDS_DB_URL", "POLICYTRENDS_SOURCES", "POLICYTRENDS_REGISTRY"):
+        os.environ.pop(k, None)
+    try:
+        settings = Settings()
+        configure_environment(settings)
+        settings.ensure_dirs()
+        shutil.copytree(seed_registry, settings.registry_dir, dirs_exist_ok=True)
+        with pipeline.sources_for_run(settings) as src:
+            pipeline.crawl_step(settings, src)
+        pipeline.segment_step(settings)
+        pipeline.classify_step(settings)
+        summary = pipeline.aggregate_step(settings)
+        yield settings.outputs_dir, summary
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_demo_corpus_gets_every_table_documented(demo_outputs):
+    out, summary = demo_outputs
+    documented = _documented_columns()
+    for csv_name, parquet_name in TABLES.values():
+        table = pd.read_csv(out / csv_name)
+        assert (out / parquet_name).exists()
+        assert documented[csv_name] == list(table.columns), csv_name
+    monthly = pd.read_csv(out / S.THEME_TRENDS_MONTHLY)
+    assert set(monthly["source"]) == {"caldera", "harborview", "meridian", "northgate", "ALL"}
+    assert monthly["prevalence"].notna().any()  # the seed model records tpr and fpr
+    evidence = pd.read_csv(out / S.THEME_EVIDENCE)
+    assert len(evidence) > 100 and evidence["text"].str.len().max() <= 300
+    assert summary["warnings"] == []
+
+
+def _render(html: Path, png: Path, profile: Path) -> None:
+    subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         f"--user-data-dir={profile}", "--window-size=1200,7000", f"--screenshot={png}", html.as_uri()],
+        check=True, capture_output=True, timeout=180,
+    )
+
+
+def _chart_pixels(png: Path) -> list[int]:
+    from PIL import Image
+
+    image = Image.open(png).convert("RGB")
+    assert image.size == (1200, 7000)
+    colours = image.getcolors(maxcolors=1 << 24)
+    assert len(colours) > 50, "the screenshot is blank"
+    return [sum(n for n, rgb in colours if all(abs(a - b) <= 12 for a, b in zip(rgb, target, strict=True)))
+            for target in CHART_COLOURS]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium is not installed at /usr/bin/chromium "
+                    "(`apt-get install chromium`; .ci/run installs it)")
+def test_report_opens_in_headless_chromium_and_shows_the_charts(demo_outputs, tmp_path):
+    out, _ = demo_outputs
+    report = out / S.TRENDS_REPORT
+    html = report.read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") == 3
+
+    shot = tmp_path / "report.png"
+    _render(report, shot, tmp_path / "profile")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shown = _chart_pixels(shot)
+    assert all(n > 300 for n in shown), shown
+
+    # The same page without its images: the chart colours must be gone, or the check above proves nothing.
+    bare = tmp_path / "bare.html"
+    bare.write_text(re.sub(r'src="data:image/png;base64,[^"]+"', 'src=""', html), encoding="utf-8")
+    _render(bare, tmp_path / "bare.png", tmp_path / "profile2")
+    assert all(n < 50 for n in _chart_pixels(tmp_path / "bare.png"))
