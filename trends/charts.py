@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from trends.tables import ALL
 
@@ -37,7 +38,12 @@ def _save(fig, path: Path) -> None:
 
 
 def _x(frame: pd.DataFrame) -> np.ndarray:
-    return pd.to_datetime(frame["period_start"]).to_numpy()
+    """Dates for months; plain decimal years for yearly charts (date units on dozens of shared
+    panels cost seconds)."""
+    start = pd.to_datetime(frame["period_start"])
+    if frame.get("period") is not None and frame["period"].astype(str).str.fullmatch(r"\d{4}").all():
+        return (start.dt.year + (start.dt.dayofyear - 1) / 365.25).to_numpy(float)
+    return start.to_numpy()
 
 
 def _band(ax, frame: pd.DataFrame, colour: str, label: str, raw: bool = False, band_label: str | None = None) -> None:
@@ -99,11 +105,14 @@ def by_source_chart(yearly: pd.DataFrame, path: Path, model_version: str) -> Non
             _band(ax, sub, COLOURS[c % len(COLOURS)], "corrected prevalence", raw=True, band_label="95% interval")
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
+            # Few ticks: building tick objects is most of the time a large grid of panels takes.
+            ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(4))
             if r == 0:
                 ax.set_title(theme, fontsize=10)
             if c == 0:
                 ax.set_ylabel(f"{source}\n% of passages", fontsize=8)
-    _top(axes, df)
+    _top(axes, df, shared=True)
     fig.suptitle(f"Theme prevalence per year and source; band: 95% interval, dotted: raw share (model {model_version})",
                  fontsize=10)
     # Fixed margins: tight_layout measures every tick label of every panel, seconds for a big grid.
@@ -144,9 +153,9 @@ def _panels(plt, count: int):
     return fig, axes
 
 
-def _top(axes, frame: pd.DataFrame) -> None:
+def _top(axes, frame: pd.DataFrame, shared: bool = False) -> None:
     """The same y range on every panel, up to the highest interval end (so no band is cut)."""
     values = pd.concat([frame["prevalence_high"], frame["share"]]).dropna()
     top = min(100.0, max(5.0, float(values.max()) * 105)) if len(values) else 100.0
-    for ax in axes.flat:
+    for ax in axes.flat[:1] if shared else axes.flat:  # shared axes follow the first one
         ax.set_ylim(0, top)
