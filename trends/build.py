@@ -23,7 +23,15 @@ from policytrends.errors import PolicyTrendsError
 from trends import charts
 from trends.aggregate import write_csv_atomic
 from trends.prevalence import error_rates
-from trends.reading import PassagePredictions, PredictionSnapshot, _fetch, document_details, passage_texts, read_documents
+from trends.reading import (
+    PassagePredictions,
+    PredictionSnapshot,
+    _fetch,
+    document_details,
+    passage_texts,
+    paused_gc,
+    read_documents,
+)
 from trends.report import write_report
 from trends.spikes import find_spikes
 from trends.tables import (
@@ -101,7 +109,7 @@ def _passages_with_predictions(store, hashes: pd.Index) -> tuple[np.ndarray, np.
     ids, docs, slots = [], [], []
     missing = 0
     stmt = sa.select(passages.c.id, passages.c.document_id, passages.c.text_hash)
-    with store.engine.connect() as conn:
+    with store.engine.connect() as conn, paused_gc():
         for rows in _fetch(conn, stmt):
             pid, did, h = zip(*rows, strict=True)
             slot = hashes.get_indexer(np.asarray(h, dtype=object))

@@ -211,11 +211,12 @@ def evidence_candidates(pp: PassagePredictions, docs: pd.DataFrame, top: int = 3
         if not len(idx):
             continue
         prob = pp.prob[idx, j].astype(np.float64)
+        best_first = np.lexsort((pp.passage_id[idx], -prob))  # once per theme; each grouping below keeps this order
         for freq in freqs:
             code = period[freq][idx]
             for scope in ("source", ALL):
                 group = code * len(source_names) + passage_source[idx] if scope == "source" else code
-                order = np.lexsort((pp.passage_id[idx], -prob, group))
+                order = best_first[np.argsort(group[best_first], kind="stable")]
                 g = group[order]
                 first = np.r_[True, g[1:] != g[:-1]]
                 rank = np.arange(len(g)) - np.maximum.accumulate(np.where(first, np.arange(len(g)), 0)) + 1
