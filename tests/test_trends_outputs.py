@@ -334,7 +334,20 @@ def test_store_where_no_document_has_a_date(tmp_path):
     assert coverage["source"].tolist() == ["undated", "ALL"] and coverage["documents"].tolist() == [1, 1]
     assert not (out / S.THEME_SHARE_CHART).exists()  # no stale chart left behind
     assert "none of its 1 documents has a publication date" in summary["warnings"][0]
-    assert "No dated passages to chart" in (out / S.TRENDS_REPORT).read_text(encoding="utf-8")
+    report = (out / S.TRENDS_REPORT).read_text(encoding="utf-8")
+    assert "No dated passages to chart" in report and not re.search(r"\bnan\b", report)
+
+
+def test_a_date_in_the_future_is_treated_as_unknown(tmp_path):
+    b = StoreBuilder(tmp_path / "c.sqlite")
+    b.add("a", date(2024, 5, 2), [{"cyber": 0.9}])
+    b.add("a", date(2099, 1, 1), [{"cyber": 0.9}])  # a misread date would stretch every table to 2099
+    summary = build_outputs(b.store, model_info(themes=["cyber"]), tmp_path / "out")
+    assert _read(tmp_path / "out", S.THEME_TRENDS_MONTHLY)["period"].unique().tolist() == ["2024-05"]
+    assert summary["undated_documents"] == 1
+    assert any(w.startswith("1 documents (a) are dated after") and "treated as undated" in w for w in summary["warnings"])
+    coverage = _read(tmp_path / "out", S.SOURCE_COVERAGE)
+    assert coverage[coverage["source"] == "a"]["period"].isna().sum() == 1
 
 
 def test_two_model_versions_are_never_mixed(tmp_path):

@@ -26,8 +26,8 @@ from trends.prevalence import error_rates
 from trends.reading import (
     PassagePredictions,
     PredictionSnapshot,
-    _fetch,
     document_details,
+    fetch_rows,
     passage_texts,
     paused_gc,
     read_documents,
@@ -110,7 +110,7 @@ def _passages_with_predictions(store, hashes: pd.Index) -> tuple[np.ndarray, np.
     missing = 0
     stmt = sa.select(passages.c.id, passages.c.document_id, passages.c.text_hash)
     with store.engine.connect() as conn, paused_gc():
-        for rows in _fetch(conn, stmt):
+        for rows in fetch_rows(conn, stmt):
             pid, did, h = zip(*rows, strict=True)
             slot = hashes.get_indexer(np.asarray(h, dtype=object))
             ok = slot >= 0
@@ -130,6 +130,18 @@ def _write(frame: pd.DataFrame, outputs_dir: Path, names: tuple[str, str]) -> No
     tmp = path.with_name(f".{path.name}.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def _drop_future_dates(docs: pd.DataFrame, now: datetime) -> list[str]:
+    """A publication date after today is an extraction error: treat it as unknown (in place)."""
+    today = pd.Timestamp(now.astimezone(UTC).date())
+    future = docs["published"] > today + pd.Timedelta(days=1)  # a day of slack for time zones
+    if not future.any():
+        return []
+    docs.loc[future, "published"] = pd.NaT
+    sources = ", ".join(sorted(docs.loc[future, "source"].unique()))
+    return [f"{int(future.sum())} documents ({sources}) are dated after {today.date()}, in the future: "
+            "treated as undated (check their date extraction)"]
 
 
 def _undated_warnings(docs: pd.DataFrame) -> list[str]:
@@ -169,6 +181,7 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
     rates, warnings = error_rates(model, themes)
     docs = read_documents(store)
     pp, rows_read = read_predictions(store, version, themes, outputs_dir / S.PREDICTION_SNAPSHOTS if snapshot else None)
+    warnings += _drop_future_dates(docs, now)
     warnings += _undated_warnings(docs)
     lap("read")
 

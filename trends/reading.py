@@ -68,7 +68,7 @@ class PassagePredictions:
         return cls(ids, doc, prob, label, themes)
 
 
-def _fetch(conn, stmt, size: int = CHUNK) -> Iterator[list[tuple]]:
+def fetch_rows(conn, stmt, size: int = CHUNK) -> Iterator[list[tuple]]:
     """Rows of ``stmt`` in lists of ``size`` tuples, straight from the driver's cursor.
 
     SQLAlchemy's result rows cost about 1.6x more per row; here each row is used once.
@@ -118,9 +118,9 @@ def read_documents(store) -> pd.DataFrame:
     with store.engine.connect() as conn, paused_gc():
         # Raw driver values: dates arrive as ISO strings from SQLite and as date objects from
         # PostgreSQL; pandas parses either, a column at a time.
-        frame = pd.concat([pd.DataFrame(rows, columns=names) for rows in _fetch(conn, stmt)] or [pd.DataFrame(columns=names)],
+        frame = pd.concat([pd.DataFrame(rows, columns=names) for rows in fetch_rows(conn, stmt)] or [pd.DataFrame(columns=names)],
                           ignore_index=True)
-        per_doc = dict(row for rows in _fetch(conn, counts) for row in rows)
+        per_doc = dict(row for rows in fetch_rows(conn, counts) for row in rows)
     frame["document_id"] = frame["document_id"].astype(np.int64)
     frame["source"] = frame["source"].astype(object).map(str)
     frame["published"] = _datetimes(frame["published"]).dt.normalize()
@@ -153,7 +153,7 @@ def _by_ids(store, key, columns, ids, batch: int = 900) -> list[tuple]:
     out: list[tuple] = []
     with store.engine.connect() as conn, paused_gc():
         for start in range(0, len(ids), batch):
-            for rows in _fetch(conn, sa.select(*columns).where(key.in_(ids[start : start + batch]))):
+            for rows in fetch_rows(conn, sa.select(*columns).where(key.in_(ids[start : start + batch]))):
                 out.extend(rows)
     return out
 
@@ -246,7 +246,7 @@ class PredictionSnapshot:
         # The row order is only a speed-up: any order gives the same result.
         local_codes, local_uniques, theme_cols, probs, labels = [], [], [], [], []
         with self.store.engine.connect() as conn, paused_gc():
-            for rows in _fetch(conn, stmt):
+            for rows in fetch_rows(conn, stmt):
                 columns = list(zip(*rows, strict=True))
                 # A passage's themes are stored one after the other, so runs of equal hashes
                 # stand for one passage; a hash seen in two runs is merged when slots are given.

@@ -152,11 +152,15 @@ def _coverage_html(coverage: pd.DataFrame) -> str:
         rows.append(
             f"<tr><td>{escape(source)}</td><td class=num>{int(dated['documents'].sum())}</td><td class=num>{undated}</td>"
             f"<td class=num>{int(c['passages'].sum())}</td>"
-            f"<td>{escape(str(first['source_first_published'] or '–'))} to {escape(str(first['source_last_published'] or '–'))}</td>"
+            f"<td>{_date(first['source_first_published'])} to {_date(first['source_last_published'])}</td>"
             f"<td class=num>{int((dated['documents'] == 0).sum())}</td>"
             f"<td>{escape(str(first['first_crawled']))}</td><td>{escape(str(first['last_crawled']))}</td></tr>")
     return ("<table><tr><th>source</th><th>dated documents</th><th>undated</th><th>passages</th><th>published</th>"
             "<th>months without documents</th><th>first crawled</th><th>last crawled</th></tr>" + "".join(rows) + "</table>")
+
+
+def _date(value) -> str:
+    return "–" if value is None or pd.isna(value) or value == "" else escape(str(value))
 
 
 def _rates_html(rates: dict[str, ErrorRates], themes: list[str]) -> str:
