@@ -189,15 +189,17 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason, baselines)
 
 
-def _cached_embedder():
-    """Embed with an in-process cache: training and evaluation embed the same texts."""
-    cache: dict[str, np.ndarray] = {}
+# Label texts embedded in this process, by text: training and evaluation embed the same
+# passages, and retraining on the same seed labels then costs only the head's fit.
+_EMBEDDINGS: dict[str, np.ndarray] = {}
 
+
+def _cached_embedder():
     def embed(texts):
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        missing = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
         if missing:
-            cache.update(zip(missing, get_encoder().encode(missing), strict=True))
-        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+            _EMBEDDINGS.update(zip(missing, get_encoder().encode(missing), strict=True))
+        return np.stack([_EMBEDDINGS[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     return embed
 
