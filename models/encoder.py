@@ -3,6 +3,12 @@
 Plain ``transformers`` with mean pooling and L2 normalisation (what sentence-transformers
 does for this model). Texts are batched by length to cut padding, and embeddings can be
 cached in the corpus store by passage text hash, so a passage is encoded once per encoder.
+
+Text longer than the window (256 word pieces, about 200 words) is not cut off: it is split
+into overlapping windows, each window is encoded, and the token-weighted mean of the windows
+is the text's embedding (``long_text="pool"``). Cutting off (``"truncate"``) drops whatever a
+long passage says after its first 200 words; ``bench/long_passages.py`` measures the difference.
+Passages from the segmenter fit one window, so this matters for ``classify`` on user files.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from policytrends.errors import PolicyTrendsError
 
 ENCODER_ID = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model was trained with 256 word pieces; passages are cut to ~220 words
+STRIDE = 32  # word pieces shared by neighbouring windows of a long text
+LONG_TEXT = ("pool", "truncate")
 
 
 def model_dir():
@@ -32,7 +40,9 @@ def model_dir():
 class Encoder:
     """Encode texts into 384-dimensional unit vectors."""
 
-    def __init__(self, max_tokens: int = MAX_TOKENS, batch_size: int = 32):
+    def __init__(self, max_tokens: int = MAX_TOKENS, batch_size: int = 32, long_text: str = "pool"):
+        if long_text not in LONG_TEXT:
+            raise ValueError(f"long_text must be one of {LONG_TEXT}, not {long_text!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -46,38 +56,71 @@ class Encoder:
         self.model.eval()
         self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.id = f"{ENCODER_ID}@{max_tokens}"
+        self.long_text = long_text
+        # Part of every cached embedding's key: change it when the vectors change.
+        self.id = f"{ENCODER_ID}@{max_tokens}" + ("+pool" if long_text == "pool" else "")
         self._torch = torch
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Token ids of each window to encode (special tokens added), and the text each belongs to."""
+        inner = self.max_tokens - 2  # room for [CLS] and [SEP]
+        step = inner - STRIDE
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        windows, owner = [], []
+        for i, toks in enumerate(ids):
+            if self.long_text == "truncate" or len(toks) <= inner:
+                starts = [0]
+            else:
+                starts = list(range(0, len(toks) - STRIDE, step))
+            for s in starts:
+                windows.append([cls, *toks[s : s + inner], sep])
+                owner.append(i)
+        return windows, owner
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         torch = self._torch
-        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        # Longest first, so each batch holds texts of similar length (less padding).
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        dim = self.model.config.hidden_size
+        windows, owner = self._windows(texts)
+        sums = np.zeros((len(texts), dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        remaining = np.bincount(owner, minlength=len(texts)) if owner else np.zeros(len(texts), int)
+        # Longest first, so each batch holds windows of similar length (less padding).
+        order = sorted(range(len(windows)), key=lambda k: -len(windows[k]))
+        pad = self.tokenizer.pad_token_id
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = self.tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_tokens,
-                    return_tensors="pt",
-                )
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.numpy()
-                if progress:
-                    progress(len(idx))
-        return out
+                width = max(len(windows[k]) for k in idx)
+                input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, k in enumerate(idx):
+                    input_ids[row, : len(windows[k])] = torch.tensor(windows[k])
+                    mask[row, : len(windows[k])] = 1
+                hidden = self.model(input_ids=input_ids, attention_mask=mask,
+                                    token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                summed = (hidden * m).sum(1).numpy()
+                counts = mask.sum(1).numpy()
+                done = 0
+                for row, k in enumerate(idx):
+                    i = owner[k]
+                    sums[i] += summed[row]
+                    weights[i] += counts[row]
+                    remaining[i] -= 1
+                    done += remaining[i] == 0
+                if progress and done:
+                    progress(int(done))
+        # Mean over every token of every window, then unit length (sentence-transformers' pooling).
+        pooled = sums / np.maximum(weights, 1e-9)[:, None]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 @lru_cache(maxsize=2)
-def get_encoder(max_tokens: int = MAX_TOKENS) -> Encoder:
+def get_encoder(max_tokens: int = MAX_TOKENS, long_text: str = "pool") -> Encoder:
     """One encoder per process: loading the weights takes a second or two."""
-    return Encoder(max_tokens=max_tokens)
+    return Encoder(max_tokens=max_tokens, long_text=long_text)
 
 
 def encode_cached(texts: Sequence[str], hashes: Sequence[str], store=None, progress=None) -> np.ndarray:

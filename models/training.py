@@ -77,7 +77,7 @@ def _model_card(version: str, info: dict) -> str:
 
 - Created: {info['created']}
 - Encoder: {info['encoder']} (frozen), max {info['max_tokens']} word pieces
-- Head: one logistic regression per theme over the sentence embedding{' and TF-IDF word 1-2 grams' if info['params']['lexical'] else ''}
+- Heads: {_heads_line(info)}
 - Themes: {', '.join(info['themes'])}
 - Training labels: {info['training']['file']} ({info['training']['train_passages']} passages for training, {info['training']['heldout_passages']} held out; data hash {info['training']['data_hash'][:12]})
 - Thresholds (chosen on cross-validated training predictions): {', '.join(f'{t}={th:.3f}' for t, th in info['thresholds'].items())}
@@ -104,14 +104,26 @@ Macro-F1: **{m['macro_f1']:.3f}** on {m['passages']} held-out passages.
 
 Tags paragraph-sized passages of English think-tank commentary on security policy. Trained on
 passages written for this project, not sampled from real sites: expect lower accuracy on
-real text until analysts' labels are added. Passages longer than the encoder window are
-truncated.
+real text until analysts' labels are added. Text longer than the encoder window
+({info['max_tokens']} word pieces) is split into overlapping windows whose embeddings are averaged;
+the TF-IDF head reads the whole text.
 """
 
 
-def train(labels_path, registry: Registry, force: bool = False, embedder=None, now: datetime | None = None) -> TrainResult:
+def _heads_line(info: dict) -> str:
+    weight = info.get("blend_weight", 1.0)
+    if not info["params"]["lexical"] or weight >= 1.0:
+        return "one logistic regression per theme over the sentence embedding"
+    return (f"per theme, a logistic regression over the sentence embedding and one over TF-IDF word 1-2 grams, "
+            f"probabilities blended {weight:.1f} : {1 - weight:.1f} (weight chosen on cross-validated training predictions)")
+
+
+def train(labels_path, registry: Registry, force: bool = False, embedder=None, now: datetime | None = None,
+          store=None) -> TrainResult:
     """Train a new version from one or more label files; promote it only if held-out macro-F1
     does not drop. A failed or rejected training leaves the current model untouched.
+
+    With a corpus ``store``, label embeddings are cached there: retraining costs the heads' fit.
     """
     paths = [Path(p) for p in ([labels_path] if isinstance(labels_path, (str, Path)) else labels_path)]
     df = L.read_label_files(paths)
@@ -135,7 +147,7 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     eval_themes = sorted(t for t in set(themes) | set(current.themes if current else [])
                          if eval_df["labels"].map(lambda x, t=t: t in x).any())
 
-    embedder = embedder or _cached_embedder()
+    embedder = embedder or _cached_embedder(store)
     log.info("training on %d passages (%d held out), themes: %s", len(train_df), len(held_df), ", ".join(themes))
     clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), pd.DataFrame(L.label_matrix(train_df, themes), columns=themes))
     metrics = evaluate(clf, eval_df, eval_themes)
@@ -170,6 +182,8 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
         "max_tokens": MAX_TOKENS,
         "themes": themes,
         "thresholds": {t: float(th) for t, th in zip(themes, clf.thresholds_, strict=True)},
+        "blend_weight": float(clf.weight_),
+        "cv_macro_f1": round(float(clf.cv_macro_f1_), 4),
         "params": {k: v for k, v in clf.get_params().items() if k != "embedder"},
         "training": {"file": str(labels_path), "data_hash": data_hash, "train_passages": len(train_df),
                      "heldout_passages": len(held_df)},
@@ -194,11 +208,21 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
 _EMBEDDINGS: dict[str, np.ndarray] = {}
 
 
-def _cached_embedder():
+def _cached_embedder(store=None):
+    """Embed label texts once: from this process's memory, then the store's embedding cache
+    (keyed by text hash and encoder version, shared with the corpus), then the encoder."""
+
     def embed(texts):
         missing = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
         if missing:
-            _EMBEDDINGS.update(zip(missing, get_encoder().encode(missing), strict=True))
+            if store is not None:
+                from corpus.segment import text_hash
+                from models.encoder import encode_cached
+
+                vectors = encode_cached(missing, [text_hash(t) for t in missing], store)
+            else:
+                vectors = get_encoder().encode(missing)
+            _EMBEDDINGS.update(zip(missing, vectors, strict=True))
         return np.stack([_EMBEDDINGS[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     return embed

@@ -116,7 +116,10 @@ def cmd_train(args, settings: Settings) -> int:
     from models.registry import Registry
     from models.training import format_metrics, train
 
-    result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force)
+    from corpus.store import CorpusStore
+
+    result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force,
+                   store=CorpusStore(settings.db_url))
     print(format_metrics(result.metrics, f"new version {result.version}, held-out labels:"))
     if result.previous_metrics:
         print(format_metrics(result.previous_metrics, f"current version {result.previous}, same held-out labels:"))

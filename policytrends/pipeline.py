@@ -75,7 +75,7 @@ def ensure_model(settings: Settings) -> str:
     from models.training import format_metrics, train
 
     log.info("no model yet: training the first one from the bundled seed labels (%s)", SEED_LABELS.name)
-    result = train(SEED_LABELS, registry)
+    result = train(SEED_LABELS, registry, store=CorpusStore(settings.db_url))
     log.info("trained %s\n%s", result.version, format_metrics(result.metrics, "held-out seed labels:"))
     return result.version
 
@@ -166,7 +166,7 @@ def train_step(settings: Settings, labels_file, force: bool = False) -> dict:
     from models.registry import Registry
     from models.training import format_metrics, train
 
-    result = train(labels_file, Registry(settings.registry_dir), force=force)
+    result = train(labels_file, Registry(settings.registry_dir), force=force, store=CorpusStore(settings.db_url))
     log.info("trained %s\n%s", result.version, format_metrics(result.metrics, "held-out labels:"))
     log.info(result.reason)
     return {"version": result.version, "promoted": result.promoted, "reason": result.reason,

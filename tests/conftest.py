@@ -62,6 +62,53 @@ def trained(settings, seed_registry) -> Settings:
     return settings
 
 
+_SETTINGS_ENV = ("POLICYTRENDS_HOME", "POLICYTRENDS_OUTPUTS", "POLICYTRENDS_DB_URL", "POLICYTRENDS_SOURCES", "POLICYTRENDS_REGISTRY")
+
+
+@pytest.fixture(scope="session")
+def demo_state(tmp_path_factory, seed_registry, demo_sites):
+    """The demo sites crawled over HTTP, segmented, classified by the seed model and aggregated,
+    once per session. Read-only: tests that change the store use ``demo_corpus`` (a copy).
+
+    Returns (home folder, outputs folder, aggregate summary).
+    """
+    import os
+
+    from crawlers.sources import DEMO_SOURCES_TEMPLATE
+    from policytrends import pipeline
+
+    root = tmp_path_factory.mktemp("demo-state")
+    saved = {k: os.environ.get(k) for k in _SETTINGS_ENV}
+    for k in _SETTINGS_ENV:
+        os.environ.pop(k, None)
+    os.environ.update({"POLICYTRENDS_HOME": str(root / "state"), "POLICYTRENDS_OUTPUTS": str(root / "outputs")})
+    try:
+        s = Settings()
+        configure_environment(s)
+        s.ensure_dirs()
+        shutil.copytree(seed_registry, s.registry_dir, dirs_exist_ok=True)
+        pipeline.crawl_step(s, demo_sites.write_sources(DEMO_SOURCES_TEMPLATE, s.crawl_dir / "demo.yaml"))
+        pipeline.segment_step(s)
+        pipeline.classify_step(s)
+        summary = pipeline.aggregate_step(s)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return s.home, s.outputs_dir, summary
+
+
+@pytest.fixture
+def demo_corpus(trained, demo_state) -> Settings:
+    """``trained`` holding a copy of the classified demo corpus and its outputs."""
+    home, outputs, _ = demo_state
+    shutil.copytree(home, trained.home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("prefect"))
+    shutil.copytree(outputs, trained.outputs_dir, dirs_exist_ok=True)
+    return trained
+
+
 class _Site:
     """A throwaway HTTP site on 127.0.0.1 for crawl tests.
 

@@ -127,3 +127,35 @@ def test_bad_label_file_leaves_registry_untouched(trained, tmp_path):
     with pytest.raises(PolicyTrendsError, match=r"missing column\(s\) \['text', 'labels'\]; found \['passage', 'tags'\]"):
         train(bad, registry)
     assert sorted(p.name for p in registry.root.iterdir()) == before
+
+
+def test_blend_weight_and_thresholds_come_from_cross_validation():
+    texts, Y = _toy()
+    chosen = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(texts, Y)
+    assert 0.0 < chosen.weight_ < 1.0 and 0.0 <= chosen.cv_macro_f1_ <= 1.0
+    fixed = ThemeClassifier(cv=3, weight=1.0, embedder=_hash_embedder).fit(texts, Y)
+    alone = ThemeClassifier(cv=3, lexical=False, embedder=_hash_embedder).fit(texts, Y)
+    # weight 1.0 is the embedding head alone: the TF-IDF head no longer moves the probabilities
+    np.testing.assert_allclose(fixed.predict_proba(texts), alone.predict_proba(texts), atol=1e-9)
+    assert alone.vectorizer_ is None and alone.weight_ == 1.0
+
+
+def test_a_model_saved_by_the_first_release_still_loads(tmp_path):
+    """Format 1: one head over [embedding, TF-IDF]. A registry from before the blend keeps working."""
+    from safetensors.numpy import save_file
+
+    texts, Y = _toy()
+    new = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(texts, Y)
+    vocab_size = len(new.vectorizer_.vocabulary_)
+    rng = np.random.default_rng(0)
+    coef = rng.normal(size=(2, 64 + vocab_size))
+    save_file({"coef": coef.astype(np.float32), "intercept": np.array([0.1, -0.2], np.float32),
+               "thresholds": np.array([0.4, 0.6], np.float32), "idf": new.vectorizer_.idf_}, str(tmp_path / "head.safetensors"))
+    (tmp_path / "head.json").write_text(json.dumps({
+        "params": {"C": 4.0, "lexical": True, "max_features": 20000, "cv": 5},
+        "classes": ["cyber", "deterrence"], "vocabulary": {k: int(v) for k, v in new.vectorizer_.vocabulary_.items()}}))
+    old = ThemeClassifier.load(tmp_path, embedder=_hash_embedder)
+    features = np.hstack([_hash_embedder(texts), new.vectorizer_.transform(texts).toarray()])
+    expected = 1 / (1 + np.exp(-(features @ coef.T + np.array([0.1, -0.2]))))
+    np.testing.assert_allclose(old.predict_proba(texts), expected, atol=1e-5)
+    assert (old.predict(texts) == (expected >= np.array([0.4, 0.6]))).all()

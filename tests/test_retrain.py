@@ -9,27 +9,14 @@ import pandas as pd
 import pytest
 
 from corpus.store import CorpusStore
-from crawlers.sources import DEMO_SOURCES_TEMPLATE
 from models.encoder import encode_cached
 from models.queue import build_queue, label_studio_config, label_studio_tasks
 from models.registry import Registry
-from policytrends import pipeline
 from policytrends.settings import SEED_LABELS, THEME_TRENDS_MONTHLY
 
 pytestmark = pytest.mark.slow
 ENERGY = ("natural gas", "lng", "pipeline gas", "oil", "crude", "energy", "electricity", "power grid", "gas ",
           "fuel", "reactor", "renewable", "emissions", "coal")
-
-
-@pytest.fixture
-def demo_corpus(trained, demo_sites):
-    """The demo sites crawled, segmented, classified by the seed model and aggregated."""
-    sources = demo_sites.write_sources(DEMO_SOURCES_TEMPLATE, trained.crawl_dir / "demo.yaml")
-    pipeline.crawl_step(trained, sources)
-    pipeline.segment_step(trained)
-    pipeline.classify_step(trained)
-    pipeline.aggregate_step(trained)
-    return trained
 
 
 def test_label_queue_picks_uncertain_and_diverse_passages(demo_corpus):

@@ -4,7 +4,6 @@ rendered by headless Chromium with its charts showing."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,36 +22,10 @@ CHART_COLOURS = [(0x2E, 0x8B, 0x57), (0x8E, 0x44, 0xAD)]
 
 
 @pytest.fixture(scope="module")
-def demo_outputs(tmp_path_factory, seed_registry):
-    """Crawl, segment, classify and aggregate the demo sites once, with the seed model."""
-    import os
-
-    from policytrends import pipeline
-    from policytrends.settings import Settings, configure_environment
-
-    root = tmp_path_factory.mktemp("demo-report")
-    env = {"POLICYTRENDS_HOME": str(root / "state"), "POLICYTRENDS_OUTPUTS": str(root / "outputs")}
-    saved = {k: os.environ.get(k) for k in (*env, "POLICYTRENDS_DB_URL", "POLICYTRENDS_SOURCES", "POLICYTRENDS_REGISTRY")}
-    os.environ.update(env)
-    for k in ("POLICYTRENDS_DB_URL", "POLICYTRENDS_SOURCES", "POLICYTRENDS_REGISTRY"):
-        os.environ.pop(k, None)
-    try:
-        settings = Settings()
-        configure_environment(settings)
-        settings.ensure_dirs()
-        shutil.copytree(seed_registry, settings.registry_dir, dirs_exist_ok=True)
-        with pipeline.sources_for_run(settings) as src:
-            pipeline.crawl_step(settings, src)
-        pipeline.segment_step(settings)
-        pipeline.classify_step(settings)
-        summary = pipeline.aggregate_step(settings)
-        yield settings.outputs_dir, summary
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def demo_outputs(demo_state):
+    """The demo sites crawled, segmented, classified and aggregated once, with the seed model."""
+    _, outputs, summary = demo_state
+    return outputs, summary
 
 
 def test_demo_corpus_gets_every_table_documented(demo_outputs):
