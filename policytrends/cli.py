@@ -113,10 +113,9 @@ def cmd_classify(args, settings: Settings) -> int:
 
 
 def cmd_train(args, settings: Settings) -> int:
+    from corpus.store import CorpusStore
     from models.registry import Registry
     from models.training import format_metrics, train
-
-    from corpus.store import CorpusStore
 
     result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force,
                    store=CorpusStore(settings.db_url))
