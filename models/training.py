@@ -50,6 +50,34 @@ def format_metrics(metrics: dict, title: str = "") -> str:
     return "\n".join(lines)
 
 
+def baseline_metrics(model, df: pd.DataFrame, themes: list[str] | None = None) -> dict:
+    """The keyword matcher and TF-IDF + logistic regression, trained on the training split of
+    ``model``'s own training labels, scored on ``df``: the model's numbers beside theirs."""
+    info = model.info["training"]
+    files = [Path(f) for f in info.get("files", [])]
+    if not files or not all(f.exists() for f in files):
+        raise L.LabelsError(f"the training labels of {model.version} ({info['file']}) are not on this machine: "
+                            "the baselines are trained on them (pass a model trained here with --model)")
+    train_df = L.split(L.read_label_files(files))[0]
+    if L.data_hash(L.read_label_files(files)) != info["data_hash"]:
+        raise L.LabelsError(f"{info['file']} changed since {model.version} was trained on it: the baselines would be "
+                            "trained on other labels (retrain, or restore the file)")
+    themes = themes or list(model.themes)
+    Ytrain = pd.DataFrame(L.label_matrix(train_df, model.themes), columns=model.themes)
+    return {"keyword": evaluate(KeywordMatcher().fit(Y=Ytrain), df, themes),
+            "tfidf_logreg": evaluate(TfidfBaseline().fit(train_df["text"].tolist(), Ytrain), df, themes)}
+
+
+def format_comparison(metrics: dict, baselines: dict) -> str:
+    """F1 per theme of the model beside the baselines, on the same passages."""
+    kw, tf = baselines["keyword"], baselines["tfidf_logreg"]
+    lines = [f"{'F1':<18}{'this model':>12}{'keywords':>10}{'TF-IDF+LR':>11}"]
+    for t, m in metrics["per_theme"].items():
+        lines.append(f"{t:<18}{m['f1']:>12.3f}{kw['per_theme'][t]['f1']:>10.3f}{tf['per_theme'][t]['f1']:>11.3f}")
+    lines.append(f"{'macro-F1':<18}{metrics['macro_f1']:>12.3f}{kw['macro_f1']:>10.3f}{tf['macro_f1']:>11.3f}")
+    return "\n".join(lines)
+
+
 @dataclass
 class TrainResult:
     version: str
@@ -185,7 +213,7 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
         "blend_weight": float(clf.weight_),
         "cv_macro_f1": round(float(clf.cv_macro_f1_), 4),
         "params": {k: v for k, v in clf.get_params().items() if k != "embedder"},
-        "training": {"file": str(labels_path), "data_hash": data_hash, "train_passages": len(train_df),
+        "training": {"file": str(labels_path), "files": [str(p.resolve()) for p in paths], "data_hash": data_hash, "train_passages": len(train_df),
                      "heldout_passages": len(held_df)},
         "metrics": {"heldout": metrics, "baselines": baselines},
         "promotion": {"promoted": promoted, "reason": reason, "compared_with": current.version if current else None,

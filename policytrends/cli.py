@@ -161,15 +161,30 @@ def cmd_label_queue(args, settings: Settings) -> int:
 
 def cmd_evaluate(args, settings: Settings) -> int:
     from models.labels import read_labels
-    from models.registry import Registry
-    from models.training import evaluate, format_metrics
+    from models.registry import HELDOUT_FILE, Registry
+    from models.training import baseline_metrics, evaluate, format_comparison, format_metrics
 
     registry = Registry(settings.registry_dir)
     model = registry.get(args.model) if args.model else registry.require_current()
-    df = read_labels(args.labels)
+    if args.labels is None and not args.heldout:
+        raise PolicyTrendsError("evaluate needs labelled passages: --labels FILE, or --heldout for the model's own held-out set")
+    if args.labels is not None and args.heldout:
+        raise PolicyTrendsError("give either --labels FILE or --heldout, not both")
+    where = str(model.folder / HELDOUT_FILE) if args.heldout else args.labels
+    df = model.heldout() if args.heldout else read_labels(args.labels)
+    if df.empty:
+        raise PolicyTrendsError(f"{where}: no labelled passages to evaluate on")
     metrics = evaluate(model.load(), df, model.themes)
     metrics["model_version"] = model.version
-    print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics, f"{model.version} on {args.labels}:"))
+    if args.baselines:
+        metrics["baselines"] = baseline_metrics(model, df, model.themes)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(format_metrics(metrics, f"{model.version} on {where}:"))
+    if args.baselines:
+        print("\nbaselines trained on the same training labels, scored on the same passages:")
+        print(format_comparison(metrics, metrics["baselines"]))
     return 0
 
 
@@ -243,7 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("evaluate", help="per-theme precision, recall, F1 of a model on labelled passages")
-    p.add_argument("--labels", required=True)
+    p.add_argument("--labels", metavar="FILE", help="labelled passages (CSV, JSONL or Label Studio JSON)")
+    p.add_argument("--heldout", action="store_true", help="use the model's own held-out labels (never seen in training)")
+    p.add_argument("--baselines", action="store_true",
+                   help="also score the keyword matcher and TF-IDF + logistic regression, trained on the model's training labels")
     p.add_argument("--model", help="model version (default: current)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)

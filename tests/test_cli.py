@@ -109,6 +109,26 @@ def test_evaluate_prints_table_and_json(trained, tmp_path):
     assert metrics["per_theme"]["bmd"]["support"] == 1
 
 
+@pytest.mark.slow
+def test_evaluate_heldout_beside_the_baselines(trained):
+    """What the README's model table shows: the held-out split, the model beside both baselines."""
+    import json
+
+    from models.registry import Registry
+
+    model = Registry(trained.registry_dir).require_current()
+    proc = run_cli(trained, "evaluate", "--heldout", "--baselines", "--json", check_rc=0)
+    metrics = json.loads(proc.stdout)
+    recorded = model.info["metrics"]
+    assert metrics["passages"] == recorded["heldout"]["passages"] == len(model.heldout())
+    assert metrics["macro_f1"] == recorded["heldout"]["macro_f1"]
+    for name in ("keyword", "tfidf_logreg"):  # rebuilt from the training labels: the same numbers as at training
+        assert metrics["baselines"][name]["macro_f1"] == recorded["baselines"][name]["macro_f1"]
+    table = run_cli(trained, "evaluate", "--heldout", "--baselines", check_rc=0).stdout
+    assert "this model" in table and "TF-IDF+LR" in table and "macro-F1" in table
+    assert "needs labelled passages" in _error_line(run_cli(trained, "evaluate", check_rc=1))
+
+
 def test_sources_check_validates_without_crawling(settings, tmp_path):
     proc = run_cli(settings, "sources", "check", str(ROOT / "crawlers/sources/thinktanks.yaml"), check_rc=0)
     assert "13 source(s), valid" in proc.stdout
