@@ -190,9 +190,16 @@ def cmd_evaluate(args, settings: Settings) -> int:
 
 def cmd_trends(args, settings: Settings) -> int:
     from policytrends import pipeline
+    from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
 
     summary = pipeline.aggregate_step(settings)
-    print(f"wrote {summary['rows']} rows ({summary['periods']} months) with model {summary['model_version']} to {settings.outputs_dir}")
+    print(f"trend tables rebuilt with model {summary['model_version']} in {settings.outputs_dir}:")
+    print(f"  {settings.output(THEME_TRENDS_MONTHLY)}: {summary['rows']} rows, {summary['periods']} months")
+    if "spikes" in summary:
+        print(f"  {settings.output(THEME_SPIKES)}: {summary['spikes']} spikes")
+    print(f"  {settings.output(TRENDS_REPORT)}: open this first (outputs/README.md lists every table)")
+    for warning in summary.get("warnings", []):
+        print(f"  warning: {warning}")
     return 0
 
 

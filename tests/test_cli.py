@@ -88,6 +88,18 @@ def test_trends_on_an_empty_store(trained):
     assert "holds no passages yet" in _error_line(proc)
 
 
+@pytest.mark.slow
+def test_trends_rebuilds_the_tables_and_says_where(demo_corpus):
+    from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
+
+    monthly = demo_corpus.output(THEME_TRENDS_MONTHLY)
+    monthly.unlink()
+    out = run_cli(demo_corpus, "trends", check_rc=0).stdout
+    rows = len(pd.read_csv(monthly))
+    assert f"{monthly}: {rows} rows" in out
+    assert str(demo_corpus.output(THEME_SPIKES)) in out and str(demo_corpus.output(TRENDS_REPORT)) in out
+
+
 def test_models_lists_the_current_version(trained):
     proc = run_cli(trained, "models", check_rc=0)
     assert proc.stdout.startswith("* v") and "macro-F1" in proc.stdout
