@@ -1,9 +1,12 @@
 """The corpus store: documents, passages, predictions and cached embeddings.
 
-SQLite (embedded, one file) by default; any SQLAlchemy URL (PostgreSQL for teams) otherwise.
+SQLite (embedded, one file) by default; PostgreSQL for teams (``postgresql+psycopg://...``).
 Every write is an idempotent upsert, so running the pipeline twice never duplicates a row:
 documents are keyed by canonical URL, passages by (document, position), predictions by
 (passage text hash, model version, theme), embeddings by (text hash, encoder).
+
+The tables below are the newest schema revision; opening a store upgrades it to them
+(Alembic scripts in ``corpus/migrations/``). A change here needs a new revision there.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ documents = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("canonical_url", sa.Text, nullable=False, unique=True),
     sa.Column("url", sa.Text, nullable=False),
-    sa.Column("source", sa.Text, nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("authors", sa.Text, nullable=False, default="[]"),  # JSON list of names
     sa.Column("published", sa.Date, nullable=True, index=True),
@@ -41,6 +44,8 @@ documents = sa.Table(
     sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
     # The content hash the current passages were cut from; differs after an update.
     sa.Column("segmented_hash", sa.String(64), nullable=True),
+    # "Does this source already hold this text?" is asked for every stored article (revision 0002).
+    sa.Index("ix_documents_source_content_hash", "source", "content_hash"),
 )
 
 passages = sa.Table(
@@ -125,23 +130,84 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SUPPORTED = ("sqlite", "postgresql")
+DB_URL_FIX = ("set the db_url setting (POLICYTRENDS_DB_URL, or db_url in the settings file; `policytrends config` "
+              "shows the one in use)")
+# One engine (and connection pool) per PostgreSQL URL and process: the pipeline opens the
+# store once per step, and a pool per open would leave idle server connections behind.
+_SHARED_ENGINES: dict[str, sa.Engine] = {}
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean the psycopg (3) driver, the one installed."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of a shared engine (tests drop their database schema after)."""
+    engine = _SHARED_ENGINES.pop(normalise_url(url), None)
+    if engine is not None:
+        engine.dispose()
+
+
 class CorpusStore:
-    """Access to the corpus database. Create with a SQLAlchemy URL; tables are created on open."""
+    """Access to the corpus database. Create with a SQLAlchemy URL; the schema is created or upgraded on open."""
 
     def __init__(self, url: str):
-        self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url = normalise_url(url)
         try:
-            self.engine = sa.create_engine(url, future=True)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
-        except sa.exc.SQLAlchemyError as exc:  # bad URL, unreachable server, unwritable file
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
             raise PolicyTrendsError(
-                f"cannot open the corpus store at {url!r}: {exc.__class__.__name__}: "
-                f"{str(exc).splitlines()[0]} (check POLICYTRENDS_DB_URL or POLICYTRENDS_HOME)"
-            ) from exc
+                f"the corpus store URL {url!r} is not a database URL: {DB_URL_FIX} to one such as "
+                "sqlite:////path/to/corpus.sqlite or postgresql+psycopg://user:password@host:5432/dbname"
+            ) from None
+        if parsed.get_backend_name() not in SUPPORTED:
+            raise PolicyTrendsError(
+                f"unsupported database {parsed.get_backend_name()!r} in {shown_url(url)}: the corpus store runs on SQLite "
+                f"or PostgreSQL; {DB_URL_FIX} to a sqlite:/// or postgresql+psycopg:// URL"
+            )
+        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PolicyTrendsError(
+                    f"cannot create the folder of the corpus store {parsed.database}: {exc.strerror}; "
+                    "set the home setting (POLICYTRENDS_HOME) to a writable folder, or " + DB_URL_FIX
+                ) from None
+        try:
+            self.engine = self._engine(url, parsed)
+            from corpus.migrations import upgrade_store
+
+            upgrade_store(self.engine, shown_url(url))
+        except sa.exc.SQLAlchemyError as exc:  # unreachable server, bad credentials, unwritable file
+            dispose_engine(url)
+            raise PolicyTrendsError(_open_error(url, parsed, exc)) from exc
+
+    @staticmethod
+    def _engine(url: str, parsed: sa.engine.URL) -> sa.Engine:
+        if parsed.get_backend_name() == "sqlite":
+            engine = sa.create_engine(url, future=True)
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        engine = _SHARED_ENGINES.get(url)
+        if engine is None:
+            # A server that does not answer fails in seconds, not after the OS's TCP timeout;
+            # pre-ping replaces connections a server restart has closed (nightly runs are hours apart).
+            connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+            engine = _SHARED_ENGINES[url] = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        return engine
 
     def _insert(self, table: sa.Table):
         dialect = self.engine.dialect.name
@@ -371,6 +437,17 @@ class CorpusStore:
         )
         with self.engine.connect() as conn:
             return {s: {"documents": d, "passages": p} for s, d, p in conn.execute(stmt)}
+
+
+def _open_error(url: str, parsed: sa.engine.URL, exc: sa.exc.SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), cause.__class__.__name__)
+    if parsed.get_backend_name() == "sqlite":
+        fix = "set the home setting (POLICYTRENDS_HOME) to a writable folder, or " + DB_URL_FIX
+    else:
+        fix = (f"check that the server is running and that host, port, user, password and database name are right; "
+               f"{DB_URL_FIX}")
+    return f"cannot open the corpus store at {shown_url(url)}: {first}; {fix}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

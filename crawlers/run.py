@@ -21,6 +21,7 @@ from pathlib import Path
 from policytrends.errors import PolicyTrendsError
 
 STAT = "policytrends/"
+CRAWL_DB_ENV = "POLICYTRENDS_CRAWL_DB_URL"  # how the parent hands the store URL to the crawler process
 
 
 @dataclass
@@ -66,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     """Child-process entry point: crawl every source in the file into the store."""
     parser = argparse.ArgumentParser(prog="python -m crawlers.run")
     parser.add_argument("--sources", required=True)
-    parser.add_argument("--db", required=True, help="SQLAlchemy URL of the corpus store")
+    # The parent passes the URL in the environment: on the command line, a PostgreSQL password
+    # would be visible to every user of the machine (ps).
+    parser.add_argument("--db", default=os.environ.get(CRAWL_DB_ENV),
+                        help=f"SQLAlchemy URL of the corpus store (default: ${CRAWL_DB_ENV})")
     parser.add_argument("--stats-out", required=True)
     parser.add_argument("--log-file")
     parser.add_argument("--only", action="append", help="crawl only these source names")
     args = parser.parse_args(argv)
+    if not args.db:
+        parser.error(f"give --db URL or set {CRAWL_DB_ENV}")
 
     from crawlers.sources import load_sources
 
@@ -134,11 +140,11 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
     stats_path = work_dir / "last_crawl_stats.json"
     log_path = work_dir / "last_crawl.log"
     stats_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file), "--db", db_url,
+    cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file),
            "--stats-out", str(stats_path), "--log-file", str(log_path)]
     for name in only or []:
         cmd += ["--only", name]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, CRAWL_DB_ENV: db_url})
     if proc.returncode == 2:
         message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "invalid sources file"
         raise PolicyTrendsError(message.removeprefix("error: "))

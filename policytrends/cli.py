@@ -220,6 +220,25 @@ def cmd_models(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_config(args, settings: Settings) -> int:
+    from policytrends.settings import SETTINGS_ENV, SETTINGS_EXAMPLE, SETTINGS_FILE
+
+    described = settings.describe()
+    if args.json:
+        print(json.dumps({"settings_file": str(settings.settings_file) if settings.settings_file else None,
+                          "settings": described}, indent=2))
+        return 0
+    if settings.settings_file:
+        print(f"settings file: {settings.settings_file}")
+    else:
+        print(f"settings file: none (copy {SETTINGS_EXAMPLE.name} to {SETTINGS_FILE.name}, or set {SETTINGS_ENV})")
+    width = max(len(d["value"] or "-") for d in described.values())
+    for name, d in described.items():
+        print(f"{name:<9} {d['value'] or '-':<{width}}  {d['origin']}")
+    print(f"next scheduled run: {settings.next_run():%Y-%m-%d %H:%M %Z}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -227,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Crawl think-tank commentary, tag passages with security-policy themes, and build trend tables.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--settings", metavar="FILE",
+                        help="settings file (TOML; default: $POLICYTRENDS_SETTINGS, else policytrends.toml in the project)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="the nightly pipeline once (demo sites if no sources are configured)")
@@ -283,15 +304,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list model versions with their held-out metrics (* = current)")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("config", help="the effective settings and where each value came from")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_config)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
-    configure_environment(settings)
+    if args.settings:  # through the environment, so the crawler's process and Prefect's tasks read it too
+        import os
+
+        os.environ["POLICYTRENDS_SETTINGS"] = str(Path(args.settings).expanduser().resolve())
     _setup_logging(args.verbose)
     try:
+        settings = Settings()
+        configure_environment(settings)
         settings.ensure_dirs()
         return args.func(args, settings)
     except PolicyTrendsError as exc:

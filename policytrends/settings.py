@@ -1,15 +1,27 @@
-"""Every path, URL and output name the project uses, declared once.
+"""Every path, URL and output name the project uses, declared once; and the user's settings.
 
-Nothing else builds a path by hand: modules ask a :class:`Settings` for it. Values come from
-environment variables (``POLICYTRENDS_HOME``, ``POLICYTRENDS_DB_URL``, ``POLICYTRENDS_OUTPUTS``,
-``POLICYTRENDS_SOURCES``, ``POLICYTRENDS_REGISTRY``) or fall back to folders inside the project.
+Nothing else builds a path by hand: modules ask a :class:`Settings` for it. Each setting
+comes from, in this order of precedence:
+
+1. an environment variable (``POLICYTRENDS_DB_URL``, ``POLICYTRENDS_HOME``, ...: see ``KEYS``);
+2. the settings file: ``$POLICYTRENDS_SETTINGS`` (or ``policytrends --settings FILE``), else
+   ``policytrends.toml`` in the project folder if there is one (``policytrends.example.toml``
+   documents every key);
+3. the default: folders inside the project, an embedded SQLite store, 02:00 UTC every night.
+
+``policytrends config`` prints each effective value and where it came from.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from policytrends.errors import PolicyTrendsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,20 +55,187 @@ PREDICTION_SNAPSHOTS = ".prediction_snapshots"
 SEED_LABELS = PROJECT_ROOT / "models" / "seed" / "seed_labels.jsonl"
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+SETTINGS_ENV = "POLICYTRENDS_SETTINGS"
+SETTINGS_FILE = PROJECT_ROOT / "policytrends.toml"
+SETTINGS_EXAMPLE = PROJECT_ROOT / "policytrends.example.toml"
+DEFAULT_SCHEDULE = "0 2 * * *"  # 02:00 every night
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One user setting: its name in the settings file, its environment variable, the Settings attribute."""
+
+    name: str
+    attribute: str
+    path: bool  # a folder or file: relative values are resolved (against the settings file's folder)
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"POLICYTRENDS_{self.name.upper()}"
+
+
+KEYS: dict[str, Key] = {k.name: k for k in (
+    Key("db_url", "db_url_override", False, "SQLAlchemy URL of the corpus store (default: SQLite file corpus.sqlite in home)"),
+    Key("home", "home", True, "state folder: store, model registry, crawl logs, Prefect home"),
+    Key("sources", "sources_override", True, "sources file that `run` and the schedule crawl (default: the demo sites)"),
+    Key("schedule", "schedule", False, "cron expression of the nightly run: minute hour day-of-month month day-of-week"),
+    Key("timezone", "timezone", False, "IANA time zone the schedule is read in"),
+    Key("registry", "registry_override", True, "model registry folder (default: registry/ in home)"),
+    Key("outputs", "outputs_dir", True, "folder for trend tables, charts and the report"),
+)}
+
+_DEFAULTS: dict[str, object] = {
+    "db_url": None, "home": PROJECT_ROOT / ".policytrends", "sources": None, "schedule": DEFAULT_SCHEDULE,
+    "timezone": DEFAULT_TIMEZONE, "registry": None, "outputs": PROJECT_ROOT / "outputs",
+}
+_DERIVED = {"db_url": "default (corpus.sqlite in home)", "registry": "default (registry/ in home)"}
+
+
+def settings_file_path() -> Path | None:
+    """The settings file to read: ``$POLICYTRENDS_SETTINGS`` (empty: none), else the project's ``policytrends.toml``."""
+    named = os.environ.get(SETTINGS_ENV)
+    if named is not None:
+        if not named.strip():
+            return None
+        path = Path(named).expanduser().resolve()
+        if not path.is_file():
+            raise PolicyTrendsError(
+                f"settings file {path} (named by {SETTINGS_ENV} or --settings) does not exist; create it from "
+                f"{SETTINGS_EXAMPLE.name} or give the path of an existing file")
+        return path
+    return SETTINGS_FILE if SETTINGS_FILE.is_file() else None
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """The file's settings, checked: TOML, only known keys, each a string."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (see {SETTINGS_EXAMPLE.name})") from None
+    except OSError as exc:
+        raise PolicyTrendsError(f"cannot read settings file {path}: {exc.strerror}") from None
+    for name, value in data.items():
+        if name not in KEYS:
+            close = difflib.get_close_matches(name, KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PolicyTrendsError(
+                f"settings file {path}: unknown key {name!r}{hint}; the known keys are {', '.join(KEYS)}: "
+                "rename it or remove it")
+        if not isinstance(value, str):
+            raise PolicyTrendsError(
+                f"settings file {path}: {name} must be a string in quotes, got {value!r}; write {name} = \"...\"")
+    return data
+
+
+def _resolve() -> tuple[dict[str, object], dict[str, str], Path | None]:
+    """Each key's value and origin: environment variable, then settings file, then default."""
+    path = settings_file_path()
+    from_file = read_settings_file(path) if path else {}
+    values: dict[str, object] = {}
+    origins: dict[str, str] = {}
+    for name, key in KEYS.items():
+        env = os.environ.get(key.env)
+        if env:  # an empty variable counts as unset, as it always has
+            value: object = Path(env).expanduser().resolve() if key.path else env
+            origin = f"env {key.env}"
+        elif name in from_file:
+            raw = from_file[name]
+            value = (path.parent / Path(raw).expanduser()).resolve() if key.path else raw
+            origin = f"file {path}"
+        else:
+            value, origin = _DEFAULTS[name], _DERIVED.get(name, "default")
+        values[name], origins[name] = value, origin
+    return values, origins, path
+
+
+def check_schedule(expression: str, origin: str) -> str:
+    """The cron expression, if Prefect's scheduler will accept it; else a one-line error naming the setting."""
+    from croniter import croniter
+
+    fix = ("write five fields, minute hour day-of-month month day-of-week, e.g. '0 2 * * *' for 02:00 every day "
+           f"(the schedule setting: {KEYS['schedule'].env} or schedule in the settings file)")
+    fields = expression.split()
+    if not expression.startswith("@") and len(fields) != 5:
+        raise PolicyTrendsError(f"schedule {expression!r} ({origin}) has {len(fields)} fields, not 5; {fix}")
+    if any(f.upper() in ("H", "R") for f in fields):  # croniter's hashed/random fields: Prefect refuses them
+        raise PolicyTrendsError(f"schedule {expression!r} ({origin}) uses a hashed or random field (H, R); {fix}")
+    try:
+        croniter(expression)
+    except (ValueError, KeyError) as exc:  # croniter's errors derive from ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else "it does not parse"
+        raise PolicyTrendsError(f"schedule {expression!r} ({origin}) is not a valid cron expression: {reason}; {fix}") from None
+    return expression
+
+
+def check_timezone(name: str, origin: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+        return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PolicyTrendsError(
+            f"timezone {name!r} ({origin}) is not a known time zone{hint}; use an IANA name such as 'UTC' or "
+            f"'Europe/Berlin' (the timezone setting: {KEYS['timezone'].env} or timezone in the settings file)") from None
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the state folder, store, model registry and outputs live."""
+    """Where the state folder, store, model registry and outputs live, and when the nightly run starts.
 
-    home: Path = field(default_factory=lambda: _env_path("POLICYTRENDS_HOME", PROJECT_ROOT / ".policytrends"))
-    outputs_dir: Path = field(default_factory=lambda: _env_path("POLICYTRENDS_OUTPUTS", PROJECT_ROOT / "outputs"))
-    db_url_override: str | None = field(default_factory=lambda: os.environ.get("POLICYTRENDS_DB_URL"))
-    sources_override: str | None = field(default_factory=lambda: os.environ.get("POLICYTRENDS_SOURCES"))
-    registry_override: str | None = field(default_factory=lambda: os.environ.get("POLICYTRENDS_REGISTRY"))
+    ``Settings()`` reads the environment and the settings file (see the module docstring); an
+    argument given explicitly wins over both. Bad values raise :class:`PolicyTrendsError`.
+    """
+
+    home: Path = None
+    outputs_dir: Path = None
+    db_url_override: str | None = None
+    sources_override: str | None = None
+    registry_override: str | None = None
+    schedule: str = None  # cron expression, read in ``timezone``
+    timezone: str = None  # IANA name
+    settings_file: Path | None = field(default=None, compare=False)
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        values, origins, path = _resolve()
+        for name, key in KEYS.items():
+            if getattr(self, key.attribute) is not None:
+                origins[name] = "argument"
+            else:
+                value = values[name]
+                object.__setattr__(self, key.attribute, str(value) if value is not None and name in ("sources", "registry") else value)
+        object.__setattr__(self, "origins", origins)
+        object.__setattr__(self, "settings_file", path)
+        check_schedule(self.schedule, origins["schedule"])
+        check_timezone(self.timezone, origins["timezone"])
+
+    def describe(self) -> dict[str, dict[str, str | None]]:
+        """Each setting's effective value (a database password hidden) and its origin, for ``policytrends config``."""
+        values = {"db_url": self.db_url, "home": self.home, "sources": self.sources_file, "schedule": self.schedule,
+                  "timezone": self.timezone, "registry": self.registry_dir, "outputs": self.outputs_dir}
+        out = {}
+        for name, key in KEYS.items():
+            value = values[name]
+            if name == "db_url":
+                value = _hide_password(str(value))
+            out[name] = {"value": None if value is None else str(value), "origin": self.origins[name], "env": key.env}
+        return out
+
+    def next_run(self, after: datetime | None = None) -> datetime:
+        """When the schedule fires next, as an aware datetime in ``timezone``."""
+        import zoneinfo
+
+        from croniter import croniter
+
+        tz = zoneinfo.ZoneInfo(self.timezone)
+        start = (after or datetime.now(tz)).astimezone(tz)
+        return croniter(self.schedule, start).get_next(datetime)
 
     @property
     def db_url(self) -> str:
@@ -105,3 +284,12 @@ def configure_environment(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     # Our own log lines (crawl counts, warnings) go to the Prefect run logs too.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "policytrends")
+
+
+def _hide_password(url: str) -> str:
+    try:
+        import sqlalchemy as sa
+
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # not a URL: shown as given; the store says what is wrong with it
+        return url

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from policytrends.settings import SEED_LABELS, Settings, configure_environment
+from policytrends.settings import SEED_LABELS, SETTINGS_ENV, Settings, configure_environment
+
+# The suite ignores a developer's own settings file and schedule: each test sets what it needs.
+os.environ[SETTINGS_ENV] = ""
+for _name in ("POLICYTRENDS_SCHEDULE", "POLICYTRENDS_TIMEZONE"):
+    os.environ.pop(_name, None)
+
+# PostgreSQL: the tests that need it use a fresh schema of this database; without it they
+# skip, unless POLICYTRENDS_TEST_PG_REQUIRED=1 (set by .ci/run), where a skip would hide that
+# the PostgreSQL backend went untested, so they fail instead.
+PG_URL_ENV = "POLICYTRENDS_TEST_PG_URL"
+PG_REQUIRED_ENV = "POLICYTRENDS_TEST_PG_REQUIRED"
 
 
 @pytest.fixture
@@ -24,6 +37,48 @@ def settings(tmp_path, monkeypatch) -> Settings:
     configure_environment(s)
     s.ensure_dirs()
     return s
+
+
+def _no_postgres(reason: str):
+    if os.environ.get(PG_REQUIRED_ENV) == "1":
+        pytest.fail(f"{reason}, but {PG_REQUIRED_ENV}=1: the PostgreSQL tests must run", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url():
+    """URL of an empty PostgreSQL schema for one test (``search_path`` set in the URL), dropped after it."""
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        _no_postgres(f"no PostgreSQL: set {PG_URL_ENV} to a postgresql+psycopg:// URL of a database the tests may use "
+                     "(.ci/run starts one)")
+    import sqlalchemy as sa
+
+    from corpus.store import dispose_engine
+
+    admin = sa.create_engine(base, connect_args={"connect_timeout": 10}, poolclass=sa.pool.NullPool)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sa.exc.OperationalError as exc:  # a URL was given: not reaching it is an error, not a skip
+        pytest.fail(f"{PG_URL_ENV} is set but PostgreSQL cannot be reached: {str(exc.orig).splitlines()[0]}", pytrace=False)
+    url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = url.render_as_string(hide_password=False)
+    yield url
+    dispose_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A URL for a new, empty corpus store: an SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        (tmp_path / "store").mkdir()
+        return f"sqlite:///{tmp_path / 'store' / 'corpus.sqlite'}"
+    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture(scope="session")

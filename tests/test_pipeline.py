@@ -13,9 +13,14 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.slow
 
 
-def test_nightly_flow_on_demo_sites_is_idempotent(trained, prefect_harness):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harness, request, monkeypatch):
+    from corpus.store import CorpusStore
     from flows.nightly import nightly
+    from policytrends.settings import Settings
 
+    if backend == "postgresql":  # the same run with the store on PostgreSQL (skips without one, see conftest.py)
+        monkeypatch.setenv("POLICYTRENDS_DB_URL", request.getfixturevalue("pg_url"))
     first = nightly()
     n_articles = sum(len(load_articles(s)) for s in SITES)
     assert first["store"]["documents"] == n_articles
@@ -47,6 +52,11 @@ def test_nightly_flow_on_demo_sites_is_idempotent(trained, prefect_harness):
     assert sum(c["pages_fetched"] for c in second["crawl"]["sources"].values()) == 0
     assert sum(c["not_modified"] + c["skipped_unchanged_lastmod"] for c in second["crawl"]["sources"].values()) == n_articles
     assert pd.read_csv(trained.output(THEME_TRENDS_MONTHLY)).equals(table)
+
+    store = CorpusStore(Settings().db_url)
+    assert store.engine.dialect.name == backend
+    assert store.count("documents") == n_articles
+    assert (trained.home / "corpus.sqlite").exists() == (backend == "sqlite")
 
 
 def test_flow_with_nothing_crawled_stops_with_a_clear_error(trained, prefect_harness, tmp_path):

@@ -194,8 +194,9 @@ def _passages(store: CorpusStore) -> list[tuple[int, int, str, str]]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = CorpusStore(f"sqlite:///{tmp_path / 'db' / 'corpus.sqlite'}")
+def store(store_url):
+    """An empty store on SQLite, then on PostgreSQL (see store_url in conftest.py)."""
+    s = CorpusStore(store_url)
     yield s
     s.engine.dispose()
 

@@ -1,0 +1,5 @@
+import sys
+
+from corpus.migrations import _main
+
+sys.exit(_main())

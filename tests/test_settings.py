@@ -1,0 +1,110 @@
+"""Settings: environment over settings file over defaults; bad values get one-line errors; `policytrends config`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from policytrends.cli import main
+from policytrends.errors import PolicyTrendsError
+from policytrends.settings import DEFAULT_SCHEDULE, KEYS, PROJECT_ROOT, SETTINGS_EXAMPLE, Settings, read_settings_file
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for key in KEYS.values():
+        monkeypatch.delenv(key.env, raising=False)
+    monkeypatch.setenv("POLICYTRENDS_SETTINGS", "")
+    return monkeypatch
+
+
+def _file(tmp_path, text: str, monkeypatch):
+    path = tmp_path / "conf" / "policytrends.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    monkeypatch.setenv("POLICYTRENDS_SETTINGS", str(path))
+    return path
+
+
+def test_defaults(clean_env):
+    s = Settings()
+    assert s.home == PROJECT_ROOT / ".policytrends"
+    assert s.db_url == f"sqlite:///{s.home / 'corpus.sqlite'}"
+    assert (s.schedule, s.timezone) == (DEFAULT_SCHEDULE, "UTC") == ("0 2 * * *", "UTC")
+    assert s.sources_file is None and s.settings_file is None
+    assert set(s.origins.values()) <= {"default", "default (corpus.sqlite in home)", "default (registry/ in home)"}
+
+
+def test_environment_wins_over_file_which_wins_over_defaults(clean_env, tmp_path):
+    path = _file(tmp_path, 'home = "state"\nschedule = "30 3 * * 1-5"\ntimezone = "Europe/Berlin"\n'
+                           'sources = "../my_sources.yaml"\ndb_url = "postgresql+psycopg://u:pw@db/pt"\n', clean_env)
+    clean_env.setenv("POLICYTRENDS_SCHEDULE", "15 4 * * *")
+    s = Settings()
+    assert s.home == tmp_path / "conf" / "state"  # relative to the settings file
+    assert s.sources_file == tmp_path / "my_sources.yaml"
+    assert s.registry_dir == tmp_path / "conf" / "state" / "registry"
+    assert s.db_url == "postgresql+psycopg://u:pw@db/pt"
+    assert (s.schedule, s.timezone) == ("15 4 * * *", "Europe/Berlin")
+    assert s.origins["schedule"] == "env POLICYTRENDS_SCHEDULE"
+    assert s.origins["timezone"] == s.origins["home"] == f"file {path}"
+    assert s.origins["outputs"] == "default"
+    assert s.next_run(datetime(2026, 11, 28, 12, 0, tzinfo=UTC)).isoformat() == "2026-11-29T04:15:00+01:00"
+
+
+@pytest.mark.parametrize("text, message", [
+    ('db_uri = "sqlite:///x"\n', r"unknown key 'db_uri' \(did you mean 'db_url'\?\); the known keys are db_url, home, sources, "
+                                 r"schedule, timezone, registry, outputs"),
+    ("home = 3\n", "home must be a string"),
+    ('home = "unclosed\n', "is not valid TOML"),
+    ('schedule = "0 2 * *"\n', r"schedule '0 2 \* \*' \(file .*\) has 4 fields, not 5; .*POLICYTRENDS_SCHEDULE"),
+    ('schedule = "0 25 * * *"\n', r"schedule '0 25 \* \* \*' .* is not a valid cron expression"),
+    ('schedule = "H 2 * * *"\n', "hashed or random field"),
+    ('timezone = "Europe/Berln"\n', r"timezone 'Europe/Berln' .* not a known time zone \(did you mean 'Europe/Berlin'\?\).*POLICYTRENDS_TIMEZONE"),
+])
+def test_bad_settings_file_gives_one_line_error(clean_env, tmp_path, text, message):
+    _file(tmp_path, text, clean_env)
+    with pytest.raises(PolicyTrendsError, match=message) as err:
+        Settings()
+    assert "\n" not in str(err.value)
+
+
+def test_bad_cron_in_environment_names_the_variable(clean_env):
+    clean_env.setenv("POLICYTRENDS_SCHEDULE", "every night")
+    with pytest.raises(PolicyTrendsError, match=r"schedule 'every night' \(env POLICYTRENDS_SCHEDULE\) has 2 fields"):
+        Settings()
+
+
+def test_example_file_documents_every_key_and_is_valid():
+    data = read_settings_file(SETTINGS_EXAMPLE)
+    text = SETTINGS_EXAMPLE.read_text()
+    for key in KEYS.values():
+        assert f"{key.name} =" in text and key.env in text, key.name
+    assert set(data) <= set(KEYS)
+
+
+def test_config_command_prints_values_and_origins(clean_env, tmp_path, capsys):
+    path = _file(tmp_path, 'db_url = "postgresql+psycopg://team:hunter2@db.internal:5432/policytrends"\n', clean_env)
+    clean_env.setenv("POLICYTRENDS_HOME", str(tmp_path / "state"))
+    clean_env.setenv("POLICYTRENDS_OUTPUTS", str(tmp_path / "out"))
+    assert main(["config", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["settings_file"] == str(path)
+    s = out["settings"]
+    assert s["db_url"] == {"value": "postgresql+psycopg://team:***@db.internal:5432/policytrends",
+                           "origin": f"file {path}", "env": "POLICYTRENDS_DB_URL"}
+    assert s["home"]["origin"] == "env POLICYTRENDS_HOME" and s["home"]["value"] == str(tmp_path / "state")
+    assert s["schedule"] == {"value": "0 2 * * *", "origin": "default", "env": "POLICYTRENDS_SCHEDULE"}
+
+    assert main(["config"]) == 0
+    text = capsys.readouterr().out
+    assert "hunter2" not in text
+    assert f"settings file: {path}" in text
+    assert "next scheduled run: " in text and " UTC" in text
+
+
+def test_missing_settings_file_is_an_error(clean_env, tmp_path, capsys):
+    assert main(["--settings", str(tmp_path / "nope.toml"), "config"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: settings file ") and "does not exist" in err and "\n" not in err
