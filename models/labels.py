@@ -53,6 +53,10 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     try:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if "text" in df.columns:  # a label-queue CSV: its formula guard is not part of the passage
+                from trends.aggregate import restore_formulas
+
+                df["text"] = restore_formulas(df["text"])
         elif suffix in (".jsonl", ".ndjson"):
             df = pd.read_json(path, lines=True, dtype=False)
         elif suffix == ".json":

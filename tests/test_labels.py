@@ -286,3 +286,18 @@ def test_jsonl_null_text(tmp_path):
     except LabelsError:
         return
     assert _as_records(df) == [("Fine.", ["a"])]
+
+
+def test_label_queue_csv_fed_back_gives_the_stored_passages(tmp_path):
+    """The queue's CSV guards cells a spreadsheet would run as formulas with a quote; reading the
+    analyst's labelled copy back must give the passages exactly as stored, not the quoted text."""
+    from trends.aggregate import neutralise_formulas
+
+    texts = ["- Interceptor stocks fell short of the plan.", "=SUM(A1) is not a passage a model should see",
+             "@channel posts spread the recruiter's call", "'Quoted' phrasing opens this one.", "Plain text."]
+    labelled = pd.DataFrame({"text": texts, "labels": ["bmd", "", "counterterrorism", "", ""]})
+    path = tmp_path / "label_queue.csv"
+    written = neutralise_formulas(labelled)
+    assert written["text"].str.startswith("'").sum() == 4  # three guarded, one genuinely quoted
+    written.to_csv(path, index=False)
+    assert read_labels(path)["text"].tolist() == texts

@@ -11,13 +11,14 @@ co-occurrence, evidence, coverage, charts and the report) is built by :mod:`tren
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from trends.tables import ALL, MONTHLY_COLUMNS
 
-__all__ = ["ALL", "MONTHLY_COLUMNS", "build_monthly", "neutralise_formulas", "overall_shares", "write_csv_atomic"]
+__all__ = ["ALL", "MONTHLY_COLUMNS", "build_monthly", "neutralise_formulas", "overall_shares", "restore_formulas", "write_csv_atomic"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,6 +58,17 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
                 out[col] = out[col].astype(object)
                 out.loc[risky, col] = "'" + out.loc[risky, col].astype(str)
     return out
+
+
+def restore_formulas(values: pd.Series) -> pd.Series:
+    """Undo :func:`neutralise_formulas` on text read back from one of our CSVs.
+
+    A passage from the label queue that starts with ``-`` is written as ``'-...``; when the
+    analyst's labelled copy comes back to ``train``, the passage must be the stored text again,
+    or it would not match its embedding, its hash or the held-out split.
+    """
+    starts = "".join(re.escape(c) for c in _FORMULA_START)
+    return values.str.replace(f"^'(?=[{starts}])", "", n=1, regex=True)
 
 
 def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
