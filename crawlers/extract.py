@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from policytrends.errors import PolicyTrendsError
 
 MIN_BODY_WORDS = 40  # shorter than this is a stub, a landing page or an error page
+MAX_PDF_PAGES = 300  # reports are rarely longer; a hostile PDF with 100,000 pages would take hours to lay out
 EARLIEST = date(1990, 1, 1)
 ARTICLE_TYPES = {
     "article", "newsarticle", "report", "blogposting", "scholarlyarticle", "analysisnewsarticle",
@@ -449,7 +450,7 @@ def _pdf_boxes(data: bytes) -> list[list[str]]:
 
     pages: list[list[str]] = []
     # line_margin 0.8: lines of one paragraph stay together, the gap between paragraphs splits.
-    for page in extract_pages(io.BytesIO(data), laparams=LAParams(line_margin=0.8)):
+    for page in extract_pages(io.BytesIO(data), laparams=LAParams(line_margin=0.8), maxpages=MAX_PDF_PAGES):
         boxes = []
         for el in page:
             if isinstance(el, LTTextContainer):
