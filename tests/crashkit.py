@@ -138,3 +138,18 @@ def differences(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> list[
         if not a[name].equals(b[name]):
             out.append(f"{name}: {len(a[name])} vs {len(b[name])} rows, values differ")
     return out
+
+
+def small_labels(path: Path) -> Path:
+    """100 seed passages with enough of each theme to train on (a full training takes a minute)."""
+    rows = [json.loads(line) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()]
+    picked, per_theme = [], {}
+    for row in rows:
+        themes = row["labels"] or ["none"]
+        if all(per_theme.get(t, 0) >= 20 for t in themes):
+            continue
+        picked.append(row)
+        for t in themes:
+            per_theme[t] = per_theme.get(t, 0) + 1
+    path.write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    return path

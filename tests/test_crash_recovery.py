@@ -8,7 +8,6 @@ run finishes. Its store, predictions and tables must equal those of one uninterr
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -20,6 +19,7 @@ from tests.crashkit import (
     differences,
     duplicates,
     run_direct,
+    small_labels,
     store_picture,
     tables_picture,
     write_sources,
@@ -99,27 +99,10 @@ def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(tmp_path, 
     assert not list(outputs.glob(".*.tmp")), "a half-written table was left behind"
 
 
-def _small_labels(path):
-    """120 seed passages with enough of each theme to train on (a full training takes a minute)."""
-    from policytrends.settings import SEED_LABELS
-
-    rows = [json.loads(line) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()]
-    picked, per_theme = [], {}
-    for row in rows:
-        themes = row["labels"] or ["none"]
-        if all(per_theme.get(t, 0) >= 30 for t in themes):
-            continue
-        picked.append(row)
-        for t in themes:
-            per_theme[t] = per_theme.get(t, 0) + 1
-    path.write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
-    return path
-
-
 def test_training_killed_before_and_after_the_rename_leaves_a_whole_registry(tmp_path):
     from models.registry import Registry
 
-    labels = _small_labels(tmp_path / "labels.jsonl")
+    labels = small_labels(tmp_path / "labels.jsonl")
     home, outputs = tmp_path / "state", tmp_path / "out"
     for point in TRAIN_CHAIN:
         outcome = run_direct(home, outputs, ["train", "--labels", str(labels)], kill_at=point)
