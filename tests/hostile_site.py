@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-STALL_SECONDS = 2.5  # longer than the source's timeout (1 s) below
+STALL_SECONDS = 6  # well past the source's timeout (2 s) below, so a slow machine does not blur the two
 
 
 def article(title: str, text: str = "Deterrence commitments need credible forces and clear messages to allies.",
@@ -135,7 +135,7 @@ class HostileSite:
 
     def sources(self, path, name: str = "hostile"):
         entry = {"name": name, "discovery": {"listing": [f"{self.base}/list"]}, "article_patterns": ["^/a/"],
-                 "politeness": {"download_delay": 0, "concurrency": 4, "timeout": 1}}
+                 "politeness": {"download_delay": 0, "concurrency": 4, "timeout": 2}}
         path.write_text(yaml.safe_dump({"sources": [entry]}), encoding="utf-8")
         return path
 

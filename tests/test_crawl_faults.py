@@ -53,7 +53,3 @@ def test_every_fault_in_one_crawl(settings, hostile, tmp_path):
     assert hostile.hits.get("/etc/passwd") is None
     assert any("failed with too_large" in w for w in report.warnings)
 
-    # The next night: good pages are not downloaded again, the bad ones are tried again, still nothing doubled.
-    again = crawl(hostile.sources(tmp_path / "sources.yaml"), settings.db_url, settings.crawl_dir)
-    assert again.sources["hostile"]["documents_new"] == 0
-    assert CorpusStore(settings.db_url).count("documents") == len(GOOD)
