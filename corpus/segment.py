@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from policytrends.faults import checkpoint
+
 MIN_WORDS = 25  # below this a paragraph is a heading or an aside: merged with its neighbour
 MAX_WORDS = 220  # above this the encoder truncates (~256 word pieces): split at sentence ends
 
@@ -72,6 +74,7 @@ def segment_store(store) -> dict[str, int]:
     for doc_id, body, content_hash in store.documents_to_segment():
         texts = segment(body)
         store.replace_passages(doc_id, texts, [text_hash(t) for t in texts], content_hash)
+        checkpoint("segment.document")
         docs += 1
         passages += len(texts)
     return {"documents_segmented": docs, "passages_written": passages}

@@ -18,7 +18,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import html as lxml_html
 
+from policytrends.errors import PolicyTrendsError
+
 MIN_BODY_WORDS = 40  # shorter than this is a stub, a landing page or an error page
+MAX_PDF_PAGES = 300  # reports are rarely longer; a hostile PDF with 100,000 pages would take hours to lay out
 EARLIEST = date(1990, 1, 1)
 ARTICLE_TYPES = {
     "article", "newsarticle", "report", "blogposting", "scholarlyarticle", "analysisnewsarticle",
@@ -31,8 +34,16 @@ TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_ei
 _MOJIBAKE = re.compile("[\u00c2\u00c3\u00e2][\u0080-\u00bf\u20ac\u2018-\u201e\u2122\u0152\u0153\u0160\u0161\u017d\u017e\u0178]")
 
 
-class ExtractionError(ValueError):
-    """The page has no usable article: the message says what is missing."""
+class ExtractionError(PolicyTrendsError, ValueError):
+    """The page has no usable article: the message says what is missing, ``kind`` names it for counts."""
+
+    def __init__(self, message: str, kind: str = "unusable"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class BadURLError(PolicyTrendsError, ValueError):
+    """A link that is not a URL (a bad port, a broken IPv6 address): skipped and counted."""
 
 
 @dataclass
@@ -69,12 +80,15 @@ def canonicalize_url(url: str) -> str:
     >>> canonicalize_url("HTTPS://www.Example.org/a/b/?utm_source=x&id=2#top")
     'https://example.org/a/b?id=2'
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:  # "[::1" (bad IPv6 literal), ":99999" or ":x" (bad port)
+        raise BadURLError(f"not a valid URL: {url[:200]!r} ({exc})") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
     if ":" in host:  # IPv6 literal: keep its brackets
         host = f"[{host}]"
     netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
@@ -296,22 +310,39 @@ def _select_text(tree, selector: str) -> str:
 def decode_html(data: bytes, declared: str | None = None) -> str:
     """Bytes to text. Bytes that are valid UTF-8 are UTF-8 whatever the server declares (a
     wrong ``charset`` is common); otherwise the declared charset, then cp1252."""
+    return decode_with(data, declared)[0]
+
+
+def decode_with(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """(text, the encoding that decoded it): see :func:`decode_html`."""
     for enc in filter(None, ["utf-8", declared, "cp1252"]):
         try:
-            return data.decode(enc)
+            return data.decode(enc), enc
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace"), "utf-8"
+
+
+def charset_corrected(declared: str | None, used: str) -> bool:
+    """Whether the server declared a charset other than the one the bytes are in."""
+    import codecs
+
+    if not declared:
+        return False
+    try:
+        return codecs.lookup(declared).name != codecs.lookup(used).name
+    except LookupError:  # a charset name nobody knows: wrong by definition
+        return True
 
 
 def extract_html(html_text: str, url: str | None = None, selectors: dict[str, str] | None = None, today: date | None = None) -> Extracted:
     """Extract one article from an HTML page. Raises ExtractionError when there is none."""
     if "\x00" in html_text[:2048]:
-        raise ExtractionError("binary content served as HTML")
+        raise ExtractionError("binary content served as HTML", "binary")
     try:
         tree = lxml_html.fromstring(html_text)
     except (ValueError, lxml_html.etree.ParserError) as exc:
-        raise ExtractionError(f"unparseable HTML: {exc}") from None
+        raise ExtractionError(f"unparseable HTML: {exc}", "unparseable") from None
     selectors = selectors or {}
     methods: list[str] = []
 
@@ -400,16 +431,16 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
 def validate(doc: Extracted) -> None:
     """Refuse empty or garbage documents, naming what is wrong."""
     if not doc.title:
-        raise ExtractionError("no title found")
+        raise ExtractionError("no title found", "no_title")
     words = len(doc.body.split())
     if words < MIN_BODY_WORDS:
-        raise ExtractionError(f"body text too short ({words} words, need {MIN_BODY_WORDS})")
+        raise ExtractionError(f"body text too short ({words} words, need {MIN_BODY_WORDS})", "too_short")
     letters = sum(c.isalpha() for c in doc.body)
     if letters < 0.6 * len(doc.body.replace(" ", "").replace("\n", "")):
-        raise ExtractionError("body text is not prose (too few letters: binary or garbled page?)")
+        raise ExtractionError("body text is not prose (too few letters: binary or garbled page?)", "not_prose")
     garbled = doc.body.count("\ufffd") + len(_MOJIBAKE.findall(doc.body))
     if garbled > max(3, words // 100):
-        raise ExtractionError(f"body text is garbled ({garbled} broken characters: wrong charset?)")
+        raise ExtractionError(f"body text is garbled ({garbled} broken characters: wrong charset?)", "garbled")
 
 
 # --------------------------------------------------------------------------- PDF
@@ -419,7 +450,7 @@ def _pdf_boxes(data: bytes) -> list[list[str]]:
 
     pages: list[list[str]] = []
     # line_margin 0.8: lines of one paragraph stay together, the gap between paragraphs splits.
-    for page in extract_pages(io.BytesIO(data), laparams=LAParams(line_margin=0.8)):
+    for page in extract_pages(io.BytesIO(data), laparams=LAParams(line_margin=0.8), maxpages=MAX_PDF_PAGES):
         boxes = []
         for el in page:
             if isinstance(el, LTTextContainer):
@@ -453,14 +484,14 @@ def extract_pdf(data: bytes, url: str | None = None, today: date | None = None) 
     from pdfminer.psexceptions import PSException
 
     if not data.startswith(b"%PDF"):
-        raise ExtractionError("not a PDF file (missing %PDF header)")
+        raise ExtractionError("not a PDF file (missing %PDF header)", "unreadable_pdf")
     try:
         pages = _pdf_boxes(data)
         info = _pdf_info(data)
     except (PDFException, PSException, ValueError, KeyError, TypeError, AssertionError, IndexError) as exc:
-        raise ExtractionError(f"unreadable PDF: {exc.__class__.__name__}") from None
+        raise ExtractionError(f"unreadable PDF: {exc.__class__.__name__}", "unreadable_pdf") from None
     if not pages:
-        raise ExtractionError("PDF has no pages")
+        raise ExtractionError("PDF has no pages", "unreadable_pdf")
     # Running headers/footers repeat on every page (page numbers differ only in digits).
     def shape(t: str) -> str:
         return re.sub(r"\d+", "#", t)

@@ -14,6 +14,7 @@ class PageItem:
     content_type: str
     body: bytes
     encoding: str | None = None
+    declared_charset: str | None = None  # the charset in the Content-Type header, if any
     lastmod: str | None = None  # from the sitemap, when there is one
     etag: str | None = None
     last_modified: str | None = None

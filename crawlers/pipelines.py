@@ -14,13 +14,15 @@ from corpus.store import CorpusStore, Document
 from crawlers.extract import (
     ExtractionError,
     canonicalize_url,
+    charset_corrected,
     content_hash,
-    decode_html,
+    decode_with,
     extract_html,
     extract_pdf,
     rebase_url,
 )
 from crawlers.items import PageItem
+from policytrends.faults import checkpoint
 
 STAT = "policytrends/"
 
@@ -46,12 +48,15 @@ class ExtractPipeline:
             if _is_pdf(item):
                 item.extracted = extract_pdf(item.body, item.url)
             elif item.content_type in ("text/html", "application/xhtml+xml", "text/plain", ""):
-                text = decode_html(item.body, item.encoding)
+                text, used = decode_with(item.body, item.encoding)
                 item.extracted = extract_html(text, item.url, spider.source.selectors)
+                if charset_corrected(item.declared_charset, used):
+                    stats.inc_value(STAT + "charset_corrected")  # stored, read in the charset the bytes are really in
             else:
-                raise ExtractionError(f"not an article: content type {item.content_type!r}")
+                raise ExtractionError(f"not an article: content type {item.content_type!r}", "content_type")
         except ExtractionError as exc:
             stats.inc_value(STAT + "extraction_failed")
+            stats.inc_value(STAT + f"rejected/{exc.kind}")
             spider.logger.warning("[%s] no article at %s: %s", item.source, item.url, exc)
             raise DropItem(f"{item.url}: {exc}") from None
         if item.extracted.published is None:
@@ -133,9 +138,11 @@ class StorePipeline:
             http_status=item.status,
         )
         outcome = self.store.upsert_document(doc)
+        checkpoint("crawl.stored")
         self.stored_by[canonical] = item.url_key
         self.store.record_fetch(item.url_key, item.source, item.status, item.etag, item.last_modified,
                                 item.lastmod, digest, canonical)
+        checkpoint("crawl.fetch_recorded")
         self.crawler.stats.inc_value(STAT + f"documents_{outcome}")
         if outcome in ("new", "updated"):
             self.body_words.append(len(ex.body.split()))

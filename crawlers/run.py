@@ -53,9 +53,33 @@ COUNT_KEYS = (
 COLLAPSE_RATIO = 0.5  # median body length below half its history: the site probably changed
 
 
+_RETRY_KINDS = {"DownloadTimeoutError": "timeout", "TimeoutError": "timeout", "TCPTimedOutError": "timeout",
+                "DownloadFailedError": "connection_reset", "ResponseNeverReceived": "connection_reset",
+                "ConnectionLost": "connection_reset", "ConnectionDone": "connection_reset",
+                "ResponseDataLossError": "truncated", "ResponseFailed": "connection_reset",
+                "DownloadConnectionRefusedError": "connection_refused", "ConnectionRefusedError": "connection_refused",
+                "CannotResolveHostError": "dns_error", "DNSLookupError": "dns_error"}
+
+
+def retry_kind(reason: str) -> str:
+    """Scrapy's retry reason ('503 Service Unavailable', 'scrapy.exceptions.DownloadTimeoutError') as a fault kind."""
+    code = reason.split(" ", 1)[0]
+    if code.isdigit():
+        return f"http_{code}"
+    name = reason.rsplit(".", 1)[-1]
+    return _RETRY_KINDS.get(name, name)
+
+
 def _source_counts(stats: dict) -> dict:
     counts: dict = {k.removeprefix(STAT): int(v) for k, v in stats.items() if k.startswith(STAT) and k != STAT + "median_body_words"}
     counts["responses"] = int(stats.get("downloader/response_count", 0))
+    # Faults that a retry got past (or not): Scrapy counts them by reason.
+    for key, value in stats.items():
+        if key.startswith("retry/reason_count/"):
+            kind = retry_kind(key.removeprefix("retry/reason_count/"))
+            counts[f"retried/{kind}"] = counts.get(f"retried/{kind}", 0) + int(value)
+    if stats.get("retry/max_reached"):
+        counts["retries_exhausted"] = int(stats["retry/max_reached"])
     for key in COUNT_KEYS:
         counts.setdefault(key, 0)
     if STAT + "median_body_words" in stats:

@@ -52,7 +52,8 @@ class Encoder:
 
         path = str(model_dir())
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path)
+        # safetensors only: a pickled pytorch_model.bin could run code when loaded.
+        self.model = AutoModel.from_pretrained(path, use_safetensors=True)
         self.model.eval()
         self.max_tokens = max_tokens
         self.batch_size = batch_size

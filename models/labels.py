@@ -26,20 +26,42 @@ def _split_labels(value) -> list[str]:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []
     if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
+        if not all(isinstance(v, str) for v in value):
+            raise LabelsError(f"a 'labels' list holds something other than theme names: {str(value)[:80]} "
+                              "(write theme names as strings, e.g. [\"cyber\", \"bmd\"])")
+        return [v.strip() for v in value if v.strip()]
+    if isinstance(value, dict):
+        raise LabelsError(f"a 'labels' cell is a mapping: {str(value)[:80]} (write theme names joined by ';', or a list)")
     return [p.strip() for p in str(value).split(";") if p.strip()]
+
+
+def _dicts(value, path: Path, what: str) -> list[dict]:
+    """``value`` as a list of mappings, or a LabelsError saying which part of the export is malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise LabelsError(f"{path}: not a Label Studio export: {what} should be a list of objects, got {str(value)[:80]} "
+                          "(export the project again as JSON)")
+    return value
 
 
 def _label_studio(data: list, path: Path) -> pd.DataFrame:
     rows = []
-    for task in data:
-        text = (task.get("data") or {}).get("text")
+    for task in _dicts(data, path, "the file"):
+        fields = task.get("data") or {}
+        if not isinstance(fields, dict):
+            raise LabelsError(f"{path}: a Label Studio task's data is not an object: {str(fields)[:80]} (export the project as JSON)")
+        text = fields.get("text")
         # Cancelled (skipped) annotations say nothing about the passage: not a "no theme" label.
-        annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        if annotations and text is None:
+        annotations = [a for a in _dicts(task.get("annotations"), path, "annotations") if not a.get("was_cancelled")]
+        if annotations and not isinstance(text, str):
             raise LabelsError(f"{path}: a Label Studio task has no data.text (export the project with a 'text' field)")
         if annotations:
-            choices = [c for ann in annotations for res in ann.get("result") or [] for c in (res.get("value") or {}).get("choices") or []]
+            results = [res for ann in annotations for res in _dicts(ann.get("result"), path, "annotation results")]
+            values = [res.get("value") or {} for res in results]
+            if not all(isinstance(v, dict) for v in values):
+                raise LabelsError(f"{path}: an annotation result's value is not an object (export the project as JSON)")
+            choices = [c for v in values for c in (v.get("choices") or [])]
             rows.append({"text": text, "labels": choices})
     return pd.DataFrame(rows, columns=["text", "labels"])
 
@@ -95,6 +117,9 @@ def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
             f"{where}: missing column(s) {missing}; found {list(df.columns)} "
             "(expected 'text' and 'labels', themes joined by ';')"
         )
+    odd = df["text"].map(lambda v: isinstance(v, (dict, list, bool)))
+    if odd.any():
+        raise LabelsError(f"{where}: a 'text' cell is not text: {str(df['text'][odd].iloc[0])[:80]} (each passage must be a string)")
     text = df["text"].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
     out = pd.DataFrame({"text": text, "labels": df["labels"].map(_split_labels)})
     out = out[out["text"] != ""]

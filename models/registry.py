@@ -54,13 +54,14 @@ class Registry:
         if self.root.exists():
             for folder in sorted(self.root.iterdir()):
                 info_path = folder / "model.json"
-                if folder.is_dir() and info_path.exists():
+                # ".<version>.partial" is a training that has not finished (or was killed): not a version.
+                if folder.is_dir() and not folder.name.startswith(".") and info_path.exists():
                     out.append(ModelVersion(folder.name, folder, json.loads(info_path.read_text(encoding="utf-8"))))
         return out
 
     def get(self, version: str) -> ModelVersion:
         folder = self.root / version
-        if not (folder / "model.json").exists():
+        if version.startswith(".") or "/" in version or not (folder / "model.json").exists():
             known = [v.version for v in self.versions()]
             raise PolicyTrendsError(f"model version {version!r} not found in {self.root}; known: {known}")
         return ModelVersion(version, folder, json.loads((folder / "model.json").read_text(encoding="utf-8")))

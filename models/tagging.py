@@ -10,6 +10,7 @@ import pandas as pd
 
 from models.encoder import encode_cached
 from models.registry import ModelVersion
+from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.classify")
 BATCH = 256  # passages per encode/store round trip: bounded memory, visible progress
@@ -69,6 +70,7 @@ def classify_store(store, model: ModelVersion) -> dict[str, int]:
         hashes = [h for h, _ in chunk]
         texts = [t for _, t in chunk]
         emb = encode_cached(texts, hashes, store, progress=update)
+        checkpoint("classify.embedded")
         proba = clf.predict_proba(texts, emb)
         rows = [
             (h, theme, proba[i, j], proba[i, j] >= clf.thresholds_[j])
@@ -76,5 +78,6 @@ def classify_store(store, model: ModelVersion) -> dict[str, int]:
             for j, theme in enumerate(themes)
         ]
         store.save_predictions(model.version, rows)
+        checkpoint("classify.batch")
     close()
     return {"passages_classified": len(todo)}

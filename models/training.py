@@ -18,6 +18,7 @@ from models.baselines import KeywordMatcher, TfidfBaseline
 from models.classifier import ThemeClassifier
 from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
 from models.registry import HELDOUT_FILE, Registry, write_json_atomic
+from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.models")
 
@@ -225,7 +226,9 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     eval_df.assign(labels=eval_df["labels"].map(list)).to_json(tmp / HELDOUT_FILE, orient="records", lines=True, force_ascii=False)
     write_json_atomic(tmp / "model.json", info)
     (tmp / "MODEL_CARD.md").write_text(_model_card(version, info), encoding="utf-8")
+    checkpoint("train.saved")
     tmp.rename(registry.root / version)  # the version appears whole or not at all
+    checkpoint("train.renamed")
     if promoted:
         registry.promote(version)
     return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason, baselines)

@@ -27,11 +27,19 @@ def _setup_logging(verbose: bool) -> None:
 
 
 # ----------------------------------------------------------------------------- commands
+def _one_run_at_a_time(settings: Settings, command: str):
+    """The run lock (policytrends/runlock.py): a second `run` or `retrain` stops with a message naming the first."""
+    from policytrends.runlock import run_lock
+
+    return run_lock(settings.run_lock, command)
+
+
 def cmd_run(args, settings: Settings) -> int:
     from flows.nightly import nightly
     from policytrends.pipeline import format_summary
 
-    summary = nightly(sources_file=str(Path(args.sources).resolve()) if args.sources else None)
+    with _one_run_at_a_time(settings, "run"):
+        summary = nightly(sources_file=str(Path(args.sources).resolve()) if args.sources else None)
     print(format_summary(summary, settings))
     return 0
 
@@ -132,7 +140,8 @@ def cmd_train(args, settings: Settings) -> int:
 def cmd_retrain(args, settings: Settings) -> int:
     from flows.retrain import retrain
 
-    summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force)
+    with _one_run_at_a_time(settings, "retrain"):
+        summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force)
     t = summary["train"]
     print(t["reason"])
     if "classify" in summary:

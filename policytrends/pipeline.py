@@ -72,6 +72,13 @@ def ensure_model(settings: Settings) -> str:
     current = registry.current()
     if current is not None:
         return current.version
+    decided = [v for v in registry.versions() if v.info.get("promotion", {}).get("promoted")]
+    if decided:
+        # A training killed between writing its version and promoting it: finish the promotion
+        # rather than train (and name) another version.
+        registry.promote(decided[-1].version)
+        log.info("promoted %s, whose training was interrupted before its promotion", decided[-1].version)
+        return decided[-1].version
     from models.training import format_metrics, train
 
     log.info("no model yet: training the first one from the bundled seed labels (%s)", SEED_LABELS.name)

@@ -51,6 +51,9 @@ LABEL_STUDIO_CONFIG = "label_studio_config.xml"
 # Columnar snapshot of one model version's predictions, so a run reads only new ones from the store.
 PREDICTION_SNAPSHOTS = ".prediction_snapshots"
 
+# In the state folder: who is running the pipeline now (see policytrends/runlock.py).
+RUN_LOCK = "run.lock"
+
 # Seed labels shipped with the code: the first model is trained from them.
 SEED_LABELS = PROJECT_ROOT / "models" / "seed" / "seed_labels.jsonl"
 
@@ -256,6 +259,11 @@ class Settings:
     def crawl_dir(self) -> Path:
         """Crawl logs, per-run statistics and resolved source files."""
         return self.home / "crawl"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by the running `run` or `retrain`: one pipeline run at a time per state folder."""
+        return self.home / RUN_LOCK
 
     @property
     def prefect_home(self) -> Path:

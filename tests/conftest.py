@@ -18,6 +18,17 @@ os.environ[SETTINGS_ENV] = ""
 for _name in ("POLICYTRENDS_SCHEDULE", "POLICYTRENDS_TIMEZONE"):
     os.environ.pop(_name, None)
 
+# Fuzz tests (tests/test_fuzz.py): a fixed budget and seed in CI ("ci", the default), many more
+# cases on demand: HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/test_fuzz.py
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, print_blob=True)
+    _hypothesis_settings.register_profile("long", max_examples=3000, deadline=None, print_blob=True)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # installed with the test extra; without it only the fuzz tests cannot run
+    pass
+
 # PostgreSQL: the tests that need it use a fresh schema of this database; without it they
 # skip, unless POLICYTRENDS_TEST_PG_REQUIRED=1 (set by .ci/run), where a skip would hide that
 # the PostgreSQL backend went untested, so they fail instead.

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from corpus.store import passages, predictions
 from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
+from policytrends.faults import checkpoint
 from trends import charts
 from trends.aggregate import write_csv_atomic
 from trends.prevalence import error_rates
@@ -184,6 +185,7 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
     warnings += _drop_future_dates(docs, now)
     warnings += _undated_warnings(docs)
     lap("read")
+    checkpoint("aggregate.read")
 
     stats = document_stats(pp, docs)
     cutoffs = crawl_cutoffs(docs, now)
@@ -204,7 +206,9 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
     lap("other_tables")
     for key, frame in tables.items():
         _write(frame, outputs_dir, TABLES[key])
+        checkpoint("aggregate.table")
     lap("write")
+    checkpoint("aggregate.report")
 
     chart_specs = [
         (S.THEME_SHARE_CHART, charts.overall_chart, yearly, "Theme prevalence per year, all sources",

@@ -110,10 +110,11 @@ def _is_sqlite(store) -> bool:
 # --------------------------------------------------------------------------- documents
 def read_documents(store) -> pd.DataFrame:
     """Every document: ``document_id``, ``source``, ``published`` (datetime64, NaT if unknown),
-    ``first_seen_at`` and ``fetched_at`` (UTC, naive), and ``passages`` (passages stored for it)."""
-    names = ["document_id", "source", "published", "first_seen_at", "fetched_at"]
+    ``first_seen_at`` and ``fetched_at`` (UTC, naive), ``passages`` (passages stored for it), and
+    ``canonical_url`` (the document's stable key: ids depend on the order documents were stored in)."""
+    names = ["document_id", "source", "published", "first_seen_at", "fetched_at", "canonical_url"]
     stmt = sa.select(documents.c.id, documents.c.source, documents.c.published, documents.c.first_seen_at,
-                     documents.c.fetched_at)
+                     documents.c.fetched_at, documents.c.canonical_url)
     counts = sa.select(passages.c.document_id, sa.func.count()).group_by(passages.c.document_id)
     with store.engine.connect() as conn, paused_gc():
         # Raw driver values: dates arrive as ISO strings from SQLite and as date objects from

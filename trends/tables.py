@@ -195,9 +195,15 @@ def evidence_candidates(pp: PassagePredictions, docs: pd.DataFrame, top: int = 3
                         freqs: tuple[str, ...] = ("week", "month")) -> pd.DataFrame:
     """The ``top`` tagged passages by probability for each (granularity, period, source and ALL,
     theme): ids and probabilities only; texts and titles are looked up for these rows alone.
-    Ties go to the lower passage id, so the choice is stable from run to run."""
+    Ties (the same passage text in two documents has the same probability) go to the document
+    whose canonical URL sorts first, then to the earlier passage in it: ids depend on the order
+    in which a crawl happened to store documents, so they cannot break ties on their own."""
     meta = docs.set_index("document_id")
     pos = meta.index.get_indexer(pp.document_id)
+    if "canonical_url" in meta:
+        doc_rank = pd.factorize(meta["canonical_url"].to_numpy(object), sort=True)[0][pos]
+    else:  # frames built by hand without URLs: ids are all there is
+        doc_rank = np.zeros(len(pp), np.int64)
     source_code, source_names = pd.factorize(meta["source"].to_numpy(object))
     passage_source = source_code[pos]
     published = meta["published"].to_numpy("datetime64[ns]")[pos]
@@ -211,7 +217,8 @@ def evidence_candidates(pp: PassagePredictions, docs: pd.DataFrame, top: int = 3
         if not len(idx):
             continue
         prob = pp.prob[idx, j].astype(np.float64)
-        best_first = np.lexsort((pp.passage_id[idx], -prob))  # once per theme; each grouping below keeps this order
+        # Within a document, passage ids follow positions (a document's passages are written together, in order).
+        best_first = np.lexsort((pp.passage_id[idx], doc_rank[idx], -prob))  # once per theme; each grouping below keeps this order
         for freq in freqs:
             code = period[freq][idx]
             for scope in ("source", ALL):

@@ -21,7 +21,15 @@ from scrapy import exceptions as scrapy_errors
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
-from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import (
+    ConnectionDone,
+    ConnectionLost,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.web._newclient import ResponseNeverReceived
 
 from crawlers.extract import canonicalize_url, clean_request_url, rebase_url
 from crawlers.items import PageItem
@@ -88,8 +96,14 @@ class SourceSpider(scrapy.Spider):
         return None
 
     def _request_for(self, url: str, lastmod: str | None = None):
-        url = clean_request_url(url)
-        kind = self.classify(url)
+        try:
+            url = clean_request_url(url)
+            kind = self.classify(url)
+            if kind == "article":
+                self.url_key(url)
+        except ValueError:  # a link that is not a URL (bad port, broken IPv6 literal): skip it
+            self._count("bad_links")
+            return None
         if kind == "article":
             key = self.url_key(url)
             if key in self._requested:  # the same article under another link (slash, tracking tags)
@@ -164,7 +178,9 @@ class SourceSpider(scrapy.Spider):
     def parse_article(self, response):
         self._count("not_modified" if response.status == 304 else "pages_fetched")
         header = response.headers.get
-        ctype = (header("Content-Type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        raw_ctype = (header("Content-Type") or b"").decode("latin-1")
+        ctype = raw_ctype.split(";")[0].strip().lower()
+        declared = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", raw_ctype, re.I)
         yield PageItem(
             source=self.source.name,
             url=response.url,
@@ -173,6 +189,7 @@ class SourceSpider(scrapy.Spider):
             content_type=ctype or "application/octet-stream",
             body=response.body if response.status != 304 else b"",
             encoding=getattr(response, "encoding", None),
+            declared_charset=declared.group(1) if declared else None,
             lastmod=response.meta.get("lastmod"),
             etag=(header("ETag") or b"").decode("latin-1") or None,
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
@@ -182,13 +199,22 @@ class SourceSpider(scrapy.Spider):
     def _failure_kind(self, failure) -> str:
         """A short, stable name for why a request failed (used in counts and warnings)."""
         if failure.check(HttpError):
-            return f"http_{failure.value.response.status}"
+            response = failure.value.response
+            target = (response.headers.get("Location") or b"").decode("latin-1")
+            if 300 <= response.status < 400 and urlsplit(response.urljoin(target)).scheme not in ("http", "https"):
+                return "redirect_other_scheme"  # file://, ftp://...: not followed
+            return f"http_{response.status}"
         # Scrapy 2.13+ raises its own download errors; older versions raise Twisted's.
         kinds = [
             ("dns_error", [DNSLookupError, getattr(scrapy_errors, "CannotResolveHostError", None)]),
             ("connection_refused", [ConnectionRefusedError, getattr(scrapy_errors, "DownloadConnectionRefusedError", None)]),
             ("timeout", [TimeoutError, TCPTimedOutError, getattr(scrapy_errors, "DownloadTimeoutError", None)]),
             ("truncated", [getattr(scrapy_errors, "ResponseDataLossError", None)]),
+            # The only downloads this crawl cancels are those announcing more than DOWNLOAD_MAXSIZE.
+            ("too_large", [getattr(scrapy_errors, "DownloadCancelledError", None)]),
+            ("connection_reset", [getattr(scrapy_errors, "DownloadFailedError", None), ConnectionLost,
+                                  ResponseNeverReceived, ConnectionDone]),
+            ("unsupported_scheme", [getattr(scrapy_errors, "UnsupportedURLSchemeError", None)]),
         ]
         for name, types in kinds:
             if failure.check(*[t for t in types if t is not None]):
@@ -201,6 +227,8 @@ class SourceSpider(scrapy.Spider):
                 return "offsite_redirect"
             if "robots.txt" in message:
                 return "robots_forbidden"
+            if "max size" in message or "download_maxsize" in message:  # a decompressed body (gzip bomb) over the cap
+                return "too_large"
             return "ignored"
         return failure.type.__name__
 

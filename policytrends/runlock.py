@@ -1,0 +1,95 @@
+"""One pipeline run at a time: a lock file in the state folder.
+
+``run`` and ``retrain`` hold an exclusive ``flock`` on ``<home>/run.lock`` while they work,
+and write into it who they are (pid, host, command, start time). A second run finds the lock
+held and stops with a message naming the first. The kernel drops a ``flock`` when its process
+dies, however it dies (SIGKILL, OOM, power cut and reboot), so a lock left by a killed run is
+never mistaken for a live one: the next run takes it over and says whose it was.
+
+Two machines sharing one state folder over NFS are not covered (``flock`` is local); give
+each machine its own ``home`` and point them at one PostgreSQL store instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from policytrends.errors import PolicyTrendsError
+
+log = logging.getLogger("policytrends")
+
+
+class RunLockedError(PolicyTrendsError):
+    """Another run holds the lock."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def read_holder(path: Path) -> dict:
+    """What the lock file says about the run that wrote it ({} if empty or unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe(holder: dict) -> str:
+    return (f"`policytrends {holder.get('command', '?')}` (pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, "
+            f"started {holder.get('started', '?')})")
+
+
+@contextlib.contextmanager
+def run_lock(path: Path, command: str) -> Iterator[dict]:
+    """Hold the run lock for the block; raise :class:`RunLockedError` if another run holds it.
+
+    Yields what was written into the lock, plus ``took_over`` (the holder of a stale lock, if any).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = read_holder(path)
+            raise RunLockedError(
+                f"another run is in progress: {describe(holder)}; it holds {path}. Wait for it to finish "
+                "(or stop it), then run again") from None
+        previous = read_holder(path)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+              "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        if previous:
+            # The lock is ours, so whoever wrote this is gone without cleaning up (killed or crashed).
+            state = "dead" if previous.get("host") != me["host"] or not pid_alive(int(previous.get("pid", 0))) else "no longer holding it"
+            log.warning("taking over a stale run lock left by %s: that process is %s", describe(previous), state)
+            me_out = {**me, "took_over": previous}
+        else:
+            me_out = dict(me)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
+        try:
+            yield me_out
+        finally:
+            os.ftruncate(fd, 0)  # a clean exit leaves an empty file: nothing stale to report next time
+    finally:
+        os.close(fd)  # releases the flock

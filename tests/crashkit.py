@@ -1,0 +1,155 @@
+"""Helpers for the crash and reliability tests: a small fixture think tank, a child-process
+runner that can be killed at a checkpoint, and a comparable picture of a store and its tables.
+
+Used by ``tests/test_crash_recovery.py`` and ``bench/reliability.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+import yaml
+
+from policytrends.faults import KILL_ENV
+from policytrends.settings import PROJECT_ROOT, SEED_LABELS
+
+ARTICLES = 12  # articles on the fixture site, 3 passages each, one passage shared by two articles
+
+
+def article_pages() -> dict[str, bytes]:
+    """``{path: html}`` of a listing page and its articles, written from seed label passages."""
+    rows = [json.loads(line) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()[: ARTICLES * 3]]
+    texts = [r["text"] for r in rows]
+    pages = {}
+    for i in range(ARTICLES):
+        paras = texts[i * 3 : i * 3 + 3]
+        if i == ARTICLES - 1:
+            paras = [texts[0], *paras[1:]]  # a paragraph quoted in two articles: equal probabilities, a tie
+        title = f"Fixture commentary number {i + 1}"
+        body = "".join(f"<p>{p}</p>" for p in paras)
+        pages[f"/a/{i + 1:02d}"] = (
+            f"<html><head><title>{title}</title><meta property='article:published_time' "
+            f"content='2021-{i % 12 + 1:02d}-{10 + i % 15:02d}'></head><body><nav>Home About</nav>"
+            f"<article><h1>{title}</h1><p>By Ada Analyst</p>{body}</article><footer>Copyright</footer></body></html>"
+        ).encode()
+    links = "".join(f"<a href='{path}'>{path}</a>" for path in pages)
+    pages["/list"] = f"<html><body>{links}</body></html>".encode()
+    return pages
+
+
+def write_sources(path: Path, base: str, name: str = "fixture") -> Path:
+    entry = {"name": name, "discovery": {"listing": [f"{base}/list"]}, "article_patterns": ["^/a/"],
+             "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 10}}
+    path.write_text(yaml.safe_dump({"sources": [entry]}), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def killed(self) -> bool:
+        """The process (or its crawler child, for crawl points) died of SIGKILL at the checkpoint."""
+        return self.returncode == -signal.SIGKILL or (self.returncode == 1 and "crawler process failed (exit -9)" in self.stderr)
+
+
+def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None = None, timeout: float = 300) -> Outcome:
+    """``python -m policytrends.direct ARGS`` with its own state folder, optionally killed at a checkpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYTRENDS_")}
+    env.update({"POLICYTRENDS_HOME": str(home), "POLICYTRENDS_OUTPUTS": str(outputs), "POLICYTRENDS_SETTINGS": ""})
+    if kill_at:
+        env[KILL_ENV] = kill_at
+    proc = subprocess.run([sys.executable, "-m", "policytrends.direct", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def store_picture(db_url: str) -> dict:
+    """Everything stored, keyed by what identifies it (URLs, positions, text hashes), not by row ids."""
+    from corpus.store import CorpusStore, crawl_state, documents, passages, predictions
+
+    store = CorpusStore(db_url)
+    with store.engine.connect() as conn:
+        docs = conn.execute(sa.select(documents.c.canonical_url, documents.c.url, documents.c.source, documents.c.title,
+                                      documents.c.authors, documents.c.published, documents.c.body,
+                                      documents.c.content_hash, documents.c.segmented_hash)).all()
+        pas = conn.execute(sa.select(documents.c.canonical_url, passages.c.position, passages.c.text_hash)
+                           .select_from(passages.join(documents, passages.c.document_id == documents.c.id))).all()
+        preds = conn.execute(sa.select(predictions.c.text_hash, predictions.c.model_version, predictions.c.theme,
+                                       predictions.c.probability, predictions.c.label)).all()
+        # (not last_status: a rerun asks conditionally and gets 304 where the first run got 200)
+        state = conn.execute(sa.select(crawl_state.c.url_key, crawl_state.c.content_hash, crawl_state.c.canonical_url)).all()
+    return {"documents": sorted(map(tuple, docs)), "passages": sorted(map(tuple, pas)),
+            "predictions": sorted(map(tuple, preds)), "crawl_state": sorted(map(tuple, state))}
+
+
+def duplicates(picture: dict) -> int:
+    """Rows stored more than once under their natural key."""
+    keys = {"documents": lambda r: r[0], "passages": lambda r: r[:2], "predictions": lambda r: r[:3],
+            "crawl_state": lambda r: r[0]}
+    return sum(len(rows) - len({keys[name](r) for r in rows}) for name, rows in picture.items())
+
+
+def _id_maps(db_url: str) -> tuple[dict[int, str], dict[int, str]]:
+    from corpus.store import CorpusStore, documents, passages
+
+    with CorpusStore(db_url).engine.connect() as conn:
+        docs = dict(conn.execute(sa.select(documents.c.id, documents.c.canonical_url)).all())
+        pas = {pid: f"{docs[did]}#{pos}" for pid, did, pos in
+               conn.execute(sa.select(passages.c.id, passages.c.document_id, passages.c.position))}
+    return docs, pas
+
+
+# Wall-clock facts: when this store's documents were crawled. Every other column must match.
+CRAWL_TIME_COLUMNS = ("first_crawled", "last_crawled")
+
+
+def tables_picture(outputs: Path, db_url: str) -> dict[str, pd.DataFrame]:
+    """Every CSV table, with the store's row ids (``passage_id``, ``document_id``) resolved to the
+    document URL and passage position they stand for: ids differ between two stores built from the
+    same pages in another order, what they point at must not."""
+    docs, pas = _id_maps(db_url)
+    out = {}
+    for path in sorted(Path(outputs).glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "passage_id" in frame:
+            frame["passage_id"] = frame["passage_id"].map(lambda i: pas[int(i)])
+        if "document_id" in frame:
+            frame["document_id"] = frame["document_id"].map(lambda i: docs[int(i)])
+        out[path.name] = frame.drop(columns=[c for c in CRAWL_TIME_COLUMNS if c in frame])
+    return out
+
+
+def differences(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> list[str]:
+    """Names of tables that differ (missing, other shape, other values)."""
+    out = [f"{name}: only in one run" for name in sorted(set(a) ^ set(b))]
+    for name in sorted(set(a) & set(b)):
+        if not a[name].equals(b[name]):
+            out.append(f"{name}: {len(a[name])} vs {len(b[name])} rows, values differ")
+    return out
+
+
+def small_labels(path: Path) -> Path:
+    """100 seed passages with enough of each theme to train on (a full training takes a minute)."""
+    rows = [json.loads(line) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()]
+    picked, per_theme = [], {}
+    for row in rows:
+        themes = row["labels"] or ["none"]
+        if all(per_theme.get(t, 0) >= 20 for t in themes):
+            continue
+        picked.append(row)
+        for t in themes:
+            per_theme[t] = per_theme.get(t, 0) + 1
+    path.write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    return path

@@ -1,0 +1,75 @@
+"""One run at a time: a second `run` or `retrain` refuses, naming the first; a killed run's lock is taken over."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from policytrends.cli import main
+from policytrends.runlock import RunLockedError, read_holder, run_lock
+from policytrends.settings import PROJECT_ROOT
+
+HOLDER = """
+import sys
+from pathlib import Path
+from policytrends.runlock import run_lock
+with run_lock(Path(sys.argv[1]), "run"):
+    print("held", flush=True)
+    sys.stdin.read()  # hold until the test closes stdin (or kills us)
+"""
+
+
+@pytest.fixture
+def holder(settings):
+    """Another process holding the run lock of ``settings``, as a running `policytrends run` would."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(settings.run_lock)], cwd=PROJECT_ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    yield proc
+    if proc.poll() is None:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def test_second_run_and_retrain_refuse_naming_the_running_one(settings, holder, capsys, tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("text,labels\nsome passage,cyber\n")
+    for argv in (["run"], ["retrain", "--labels", str(labels)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: another run is in progress: `policytrends run`")
+        assert f"pid {holder.pid} on host {socket.gethostname()}" in err
+        assert "started 20" in err and str(settings.run_lock) in err
+    assert holder.poll() is None  # the running one is untouched
+
+
+def test_direct_runner_refuses_too(settings, holder):
+    with pytest.raises(RunLockedError, match=f"pid {holder.pid}"), run_lock(settings.run_lock, "direct run"):
+        pass
+
+
+def test_lock_of_a_killed_run_is_taken_over(settings, holder, caplog):
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    assert read_holder(settings.run_lock)["pid"] == holder.pid  # left behind: nobody cleaned up
+    with caplog.at_level("WARNING", logger="policytrends"), run_lock(settings.run_lock, "run") as me:
+        assert me["took_over"]["pid"] == holder.pid
+        assert read_holder(settings.run_lock)["pid"] == os.getpid()
+    assert f"stale run lock left by `policytrends run` (pid {holder.pid}" in caplog.text
+    assert "that process is dead" in caplog.text
+    with run_lock(settings.run_lock, "run") as again:  # a clean exit leaves nothing stale
+        assert "took_over" not in again
+
+
+def test_lock_file_naming_a_dead_pid_is_stale(settings):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    settings.run_lock.write_text(f'{{"pid": {gone.pid}, "host": "{socket.gethostname()}", "command": "run", '
+                                 '"started": "2026-01-01T02:00:00+00:00"}')
+    with run_lock(settings.run_lock, "run") as me:
+        assert me["took_over"]["pid"] == gone.pid
