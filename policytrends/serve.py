@@ -149,7 +149,7 @@ def deploy_to_work_pool(settings: Settings, work_pool: str, sources_file: Path |
     ):
         loaded = prefect_flow.from_source(source=str(PROJECT_ROOT), entrypoint=entry)
         ids.append(str(loaded.deploy(name=name, work_pool_name=work_pool, build=False, push=False,
-                                     print_next_steps=False, **extra)))
+                                     print_next_steps=False, ignore_warnings=True, **extra)))
     return ids
 
 
