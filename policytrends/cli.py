@@ -233,8 +233,9 @@ def cmd_config(args, settings: Settings) -> int:
     else:
         print(f"settings file: none (copy {SETTINGS_EXAMPLE.name} to {SETTINGS_FILE.name}, or set {SETTINGS_ENV})")
     width = max(len(d["value"] or "-") for d in described.values())
+    names = max(len(name) for name in described)
     for name, d in described.items():
-        print(f"{name:<9} {d['value'] or '-':<{width}}  {d['origin']}")
+        print(f"{name:<{names}} {d['value'] or '-':<{width}}  {d['origin']}")
     print(f"next scheduled run: {settings.next_run():%Y-%m-%d %H:%M %Z}")
     return 0
 
