@@ -92,3 +92,15 @@ def test_backfill_cli_bad_dates_are_one_line_errors(trained):
         assert proc.returncode == 1
         errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and errors[0].startswith(expected), proc.stderr
+
+
+def test_a_backfill_overwrites_only_its_versions_predictions(store_url):
+    store = CorpusStore(store_url)
+    store.save_predictions("v1", [("h1", "cyber", 0.2, False)])
+    store.save_predictions("v2", [("h1", "cyber", 0.3, False)])
+    store.save_predictions("v1", [("h1", "cyber", 0.9, True)])  # a nightly run keeps what is stored
+    assert _predicted(store, "v1")[["probability", "label"]].values.tolist() == [[0.2, False]]
+    store.save_predictions("v1", [("h1", "cyber", 0.9, True), ("h2", "cyber", 0.1, False)], replace=True)
+    assert _predicted(store, "v1").sort_values("text_hash")[["text_hash", "probability", "label"]].values.tolist() == [
+        ["h1", 0.9, True], ["h2", 0.1, False]]
+    assert _predicted(store, "v2")[["probability", "label"]].values.tolist() == [[0.3, False]]
