@@ -359,15 +359,56 @@ class CorpusStore:
         with self.engine.connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(stmt)]
 
-    def save_predictions(self, model_version: str, rows: Iterable[tuple[str, str, float, bool]]) -> int:
-        """Store (text_hash, theme, probability, label) rows for one model version."""
+    def unclassified_passage_ids(self, model_version: str) -> list[int]:
+        """One passage id per distinct text the model has not classified yet (the smallest), in order.
+
+        Cut into ranges, these are the batches a distributed classification hands out: a batch
+        is two ids, not texts.
+        """
+        done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == model_version)
+        stmt = (sa.select(sa.func.min(passages.c.id)).where(passages.c.text_hash.not_in(done))
+                .group_by(passages.c.text_hash).order_by(sa.func.min(passages.c.id)))
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def unclassified_in_id_range(self, model_version: str, first_id: int, last_id: int) -> list[tuple[str, str]]:
+        """Distinct (text_hash, text) of passages with ids from ``first_id`` to ``last_id`` the model has not classified."""
+        done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == model_version)
+        stmt = (sa.select(passages.c.text_hash, sa.func.min(passages.c.text))
+                .where(passages.c.id >= first_id, passages.c.id <= last_id, passages.c.text_hash.not_in(done))
+                .group_by(passages.c.text_hash).order_by(sa.func.min(passages.c.id)))
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    def passages_in_date_range(self, since, until) -> list[tuple[str, str]]:
+        """Distinct (text_hash, text) of passages of documents published from ``since`` to ``until``, inclusive."""
+        stmt = (
+            sa.select(passages.c.text_hash, sa.func.min(passages.c.text))
+            .select_from(passages.join(documents, passages.c.document_id == documents.c.id))
+            .where(documents.c.published >= since, documents.c.published <= until)
+            .group_by(passages.c.text_hash)
+            .order_by(passages.c.text_hash)
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    def save_predictions(self, model_version: str, rows: Iterable[tuple[str, str, float, bool]], replace: bool = False) -> int:
+        """Store (text_hash, theme, probability, label) rows for one model version.
+
+        A row already stored is kept, unless ``replace`` (a backfill): then it is overwritten.
+        """
         payload = [
             dict(text_hash=h, model_version=model_version, theme=t, probability=float(p), label=bool(lab))
             for h, t, p, lab in rows
         ]
         if not payload:
             return 0
-        stmt = self._insert(predictions).on_conflict_do_nothing()
+        stmt = self._insert(predictions)
+        if replace:
+            stmt = stmt.on_conflict_do_update(index_elements=["text_hash", "model_version", "theme"],
+                                              set_={"probability": stmt.excluded.probability, "label": stmt.excluded.label})
+        else:
+            stmt = stmt.on_conflict_do_nothing()
         with self.engine.begin() as conn:
             conn.execute(stmt, payload)
         return len(payload)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,7 +22,12 @@ from pathlib import Path
 from policytrends.errors import PolicyTrendsError
 
 STAT = "policytrends/"
+log = logging.getLogger("policytrends.crawl")
 CRAWL_DB_ENV = "POLICYTRENDS_CRAWL_DB_URL"  # how the parent hands the store URL to the crawler process
+
+
+class CrawlerFailed(PolicyTrendsError):
+    """The crawler process died without writing its counts: worth a retry, unlike a bad sources file."""
 
 
 @dataclass
@@ -154,28 +160,79 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | None = None) -> CrawlReport:
-    """Run the crawl in a child process and return per-source counts.
+def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | None = None, processes: int = 1) -> CrawlReport:
+    """Run the crawl in child processes and return per-source counts.
+
+    With ``processes`` above 1 the sources are shared out (round robin) between that many
+    crawler processes, which run at the same time: a slow source does not hold up the others
+    of its process, and page extraction (trafilatura, pdfminer) uses more than one core.
 
     Raises PolicyTrendsError for an invalid sources file; unreachable sources become warnings
     in the report (``exit_code`` 1) and what the others stored is kept.
     """
+    from crawlers.sources import load_sources
+
     work_dir.mkdir(parents=True, exist_ok=True)
     stats_path = work_dir / "last_crawl_stats.json"
     log_path = work_dir / "last_crawl.log"
     stats_path.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file),
-           "--stats-out", str(stats_path), "--log-file", str(log_path)]
-    for name in only or []:
-        cmd += ["--only", name]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, CRAWL_DB_ENV: db_url})
-    if proc.returncode == 2:
-        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "invalid sources file"
-        raise PolicyTrendsError(message.removeprefix("error: "))
-    if not stats_path.exists():
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise PolicyTrendsError(f"the crawler process failed (exit {proc.returncode}); see {log_path}\n{tail}")
-    report = CrawlReport(sources=json.loads(stats_path.read_text()), exit_code=proc.returncode, log_file=str(log_path))
+    names = [s.name for s in load_sources(sources_file)]
+    if only:
+        unknown = set(only) - set(names)
+        if unknown:
+            raise PolicyTrendsError(f"unknown source(s) {sorted(unknown)} in {sources_file}")
+        names = [n for n in names if n in only]
+    n = max(1, min(processes, len(names)))
+    groups = [names[i::n] for i in range(n)] if n > 1 else [list(only or [])]
+    jobs = []
+    for i, group in enumerate(groups):
+        stats_i = stats_path if n == 1 else work_dir / f"last_crawl_stats.{i}.json"
+        log_i = log_path if n == 1 else work_dir / f"last_crawl.{i}.log"
+        stats_i.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file),
+               "--stats-out", str(stats_i), "--log-file", str(log_i)]
+        for name in group:
+            cmd += ["--only", name]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, CRAWL_DB_ENV: db_url})
+        jobs.append((proc, stats_i, log_i))
+    sources: dict[str, dict] = {}
+    exit_code = 0
+    failure = None
+    bar = None
+    if sys.stderr.isatty():  # a bar on a terminal; log lines otherwise (nightly runs log to files)
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(names), desc="crawl", unit="source")
+    for i, (proc, stats_i, log_i) in enumerate(jobs):
+        _, stderr = proc.communicate()
+        group = groups[i] if n > 1 else names
+        if bar is not None:
+            bar.update(len(group))
+        else:
+            log.info("crawl: finished %s (%d of %d crawler processes done)", ", ".join(group), i + 1, len(jobs))
+        if proc.returncode == 2:
+            message = stderr.strip().splitlines()[-1] if stderr.strip() else "invalid sources file"
+            failure = failure or PolicyTrendsError(message.removeprefix("error: "))
+        elif not stats_i.exists():
+            tail = "\n".join(stderr.strip().splitlines()[-5:])
+            failure = failure or CrawlerFailed(f"the crawler process failed (exit {proc.returncode}); see {log_i}\n{tail}")
+        else:
+            sources.update(json.loads(stats_i.read_text()))
+            exit_code = max(exit_code, proc.returncode)
+    if bar is not None:
+        bar.close()
+    if n > 1:  # one log and one stats file, as with a single process
+        with log_path.open("w", encoding="utf-8") as out:
+            for _, stats_i, log_i in jobs:
+                if log_i.exists():
+                    out.write(log_i.read_text(encoding="utf-8", errors="replace"))
+                    log_i.unlink()
+                stats_i.unlink(missing_ok=True)
+        stats_path.write_text(json.dumps(sources, indent=2, sort_keys=True), encoding="utf-8")
+    if failure is not None:
+        raise failure
+    report = CrawlReport(sources=sources, exit_code=exit_code, log_file=str(log_path))
     report.warnings = review_run(report.sources, db_url, log_path)
     return report
 

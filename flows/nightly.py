@@ -7,16 +7,38 @@ and small dicts of counts, never documents or arrays.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
-from policytrends.settings import RUN_SUMMARY, Settings
+from policytrends.settings import RUN_MANIFEST, Settings
+
+# Crawl tasks retry a failed crawler process with backoff (a site or the network back after a while);
+# a bad sources file is not retried: waiting does not fix it.
+CRAWL_RETRY_DELAYS = [30, 120, 600]
+NIGHTLY_TIMEOUT_SECONDS = 4 * 3600
 
 
-@task(name="crawl", cache_policy=NO_CACHE)
+def _retry_crawl(task, task_run, state) -> bool:
+    from crawlers.run import CrawlerFailed
+    from policytrends.errors import PolicyTrendsError
+
+    try:
+        state.result()
+    except CrawlerFailed:
+        return True
+    except PolicyTrendsError:
+        return False
+    except Exception:  # anything unexpected (OSError, a killed child) may be transient
+        return True
+    return False
+
+
+@task(name="crawl", cache_policy=NO_CACHE, retries=len(CRAWL_RETRY_DELAYS), retry_delay_seconds=CRAWL_RETRY_DELAYS,
+      retry_condition_fn=_retry_crawl)
 def crawl(sources_file: str) -> dict:
     return pipeline.crawl_step(Settings(), Path(sources_file))
 
@@ -42,20 +64,33 @@ def aggregate(model_version: str) -> dict:
     return pipeline.aggregate_step(Settings(), model_version)
 
 
-@flow(name="nightly")
+@flow(name="nightly", timeout_seconds=NIGHTLY_TIMEOUT_SECONDS)
 def nightly(sources_file: str | None = None) -> dict:
     """Run the whole pipeline once. With no sources file, crawls the bundled demo sites."""
     settings = Settings()
     settings.ensure_dirs()
     started = time.time()
+    started_at = datetime.now(UTC)
+    lap = _stopwatch()
     with pipeline.sources_for_run(settings, Path(sources_file) if sources_file else None) as src:
         crawled = crawl(str(src))
+    lap("crawl")
     segmented = segment()
+    lap("segment")
     version = current_model()
-    classified = classify(version)
+    lap("model")
+    if settings.classify_workers > 1 or settings.dask_address:  # batches on a Dask cluster
+        from flows.classify_dask import classify_with_dask
+
+        classified = classify_with_dask(settings, version)
+    else:
+        classified = classify(version)
+    lap("classify")
     tables = aggregate(version)
+    lap("aggregate")
     summary = {
         "seconds": round(time.time() - started, 1),
+        "stage_seconds": lap.seconds,
         "model_version": version,
         "crawl": crawled,
         "segment": segmented,
@@ -63,7 +98,37 @@ def nightly(sources_file: str | None = None) -> dict:
         "tables": tables,
         "store": pipeline.store_totals(settings),
     }
-    pipeline.write_summary(settings.output(RUN_SUMMARY), summary)
+    manifest = pipeline.build_manifest(summary, _run_id(), started_at, datetime.now(UTC))
+    pipeline.write_manifest(settings.output(RUN_MANIFEST), manifest)
+    _publish(manifest)
     get_run_logger().info(pipeline.format_summary(summary, settings).splitlines()[0]
-                          + f"; summary in {settings.output(RUN_SUMMARY)}")
-    return summary
+                          + f"; manifest in {settings.output(RUN_MANIFEST)}")
+    return {**summary, "run_id": manifest["run_id"]}
+
+
+def _stopwatch():
+    """``lap(stage)`` records the seconds since the previous lap under ``stage``, in ``lap.seconds``."""
+    last = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        lap.seconds[stage] = round(now - last[0], 2)
+        last[0] = now
+
+    lap.seconds = {}
+    return lap
+
+
+def _run_id() -> str:
+    """The Prefect flow run's id: the same id the Prefect UI and logs show."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id)
+
+
+def _publish(manifest: dict) -> None:
+    """The manifest as a Markdown artifact of the flow run, shown in the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(markdown=pipeline.manifest_markdown(manifest), key="nightly-run-manifest",
+                             description=f"nightly run {manifest['run_id']}: counts per stage and source, warnings")

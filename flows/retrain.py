@@ -20,7 +20,10 @@ def train(labels_files: list[str], force: bool) -> dict:
     return pipeline.train_step(Settings(), [Path(p) for p in labels_files], force)
 
 
-@flow(name="retrain")
+RETRAIN_TIMEOUT_SECONDS = 12 * 3600  # training plus reclassifying a large corpus; a hung run must not block the next
+
+
+@flow(name="retrain", timeout_seconds=RETRAIN_TIMEOUT_SECONDS)
 def retrain(labels_files: list[str], force: bool = False) -> dict:
     """Train a new version from label files; if promoted, reclassify and re-aggregate."""
     settings = Settings()

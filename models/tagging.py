@@ -62,9 +62,21 @@ def classify_store(store, model: ModelVersion) -> dict[str, int]:
     todo = store.passages_without_predictions(model.version)
     if not todo:
         return {"passages_classified": 0}
+    return {"passages_classified": classify_passages(store, model, todo, desc=f"classify with {model.version}")}
+
+
+def classify_passages(store, model: ModelVersion, todo: list[tuple[str, str]], replace: bool = False,
+                      desc: str | None = None) -> int:
+    """Classify the given (text_hash, text) passages with ``model`` and store the predictions.
+
+    ``replace`` overwrites predictions already stored for these passages and this version (a
+    backfill); otherwise they are kept. Returns the number of passages classified.
+    """
+    if not todo:
+        return 0
     clf = model.load()
     themes = [str(t) for t in clf.classes_]
-    update, close = _progress(len(todo), f"classify with {model.version}")
+    update, close = _progress(len(todo), desc or f"classify with {model.version}")
     for start in range(0, len(todo), BATCH):
         chunk = todo[start : start + BATCH]
         hashes = [h for h, _ in chunk]
@@ -77,7 +89,7 @@ def classify_store(store, model: ModelVersion) -> dict[str, int]:
             for i, h in enumerate(hashes)
             for j, theme in enumerate(themes)
         ]
-        store.save_predictions(model.version, rows)
+        store.save_predictions(model.version, rows, replace=replace)
         checkpoint("classify.batch")
     close()
-    return {"passages_classified": len(todo)}
+    return len(todo)

@@ -246,13 +246,17 @@ def _cached_embedder(store=None):
     def embed(texts):
         missing = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
         if missing:
+            from models.tagging import _progress
+
+            update, close = _progress(len(missing), "encode labelled passages")  # a bar on a terminal
             if store is not None:
                 from corpus.segment import text_hash
                 from models.encoder import encode_cached
 
-                vectors = encode_cached(missing, [text_hash(t) for t in missing], store)
+                vectors = encode_cached(missing, [text_hash(t) for t in missing], store, progress=update)
             else:
-                vectors = get_encoder().encode(missing)
+                vectors = get_encoder().encode(missing, progress=update)
+            close()
             _EMBEDDINGS.update(zip(missing, vectors, strict=True))
         return np.stack([_EMBEDDINGS[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 

@@ -242,10 +242,73 @@ def cmd_config(args, settings: Settings) -> int:
     else:
         print(f"settings file: none (copy {SETTINGS_EXAMPLE.name} to {SETTINGS_FILE.name}, or set {SETTINGS_ENV})")
     width = max(len(d["value"] or "-") for d in described.values())
+    names = max(len(name) for name in described)
     for name, d in described.items():
-        print(f"{name:<9} {d['value'] or '-':<{width}}  {d['origin']}")
+        print(f"{name:<{names}} {d['value'] or '-':<{width}}  {d['origin']}")
     print(f"next scheduled run: {settings.next_run():%Y-%m-%d %H:%M %Z}")
     return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from corpus.importer import import_file
+    from corpus.store import CorpusStore
+    from policytrends import pipeline
+
+    report = import_file(Path(args.file), CorpusStore(settings.db_url))
+    for message in report.rejected:
+        print(f"rejected: {message}", file=sys.stderr)
+    segmented = pipeline.segment_step(settings)
+    print(f"imported {args.file}: {report.rows} rows, {report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{report.duplicates} duplicates of stored text, {len(report.rejected)} rejected")
+    totals = pipeline.store_totals(settings)
+    print(f"store: {totals['documents']} documents, {totals['passages']} passages "
+          f"({segmented['passages_written']} new passages from {segmented['documents_segmented']} documents)")
+    if (report.new or report.updated) and report.first_date:
+        print(f"next: classify them and rebuild the tables with `policytrends backfill --since {report.first_date} "
+              f"--until {report.last_date}` (or the next `policytrends run`)")
+    elif report.new or report.updated:
+        print("next: the next `policytrends run` classifies them and rebuilds the tables")
+    if report.rejected:
+        print(f"error: {len(report.rejected)} of {report.rows} rows rejected (listed above); the other rows were imported",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _iso_date(option: str, value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PolicyTrendsError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD, e.g. {option} 2024-01-31") from None
+
+
+def cmd_backfill(args, settings: Settings) -> int:
+    from models.registry import Registry
+
+    since, until = _iso_date("--since", args.since), _iso_date("--until", args.until)
+    if since > until:
+        raise PolicyTrendsError(f"--since {since} is after --until {until}; give the earlier date first")
+    registry = Registry(settings.registry_dir)
+    model = registry.get(args.model) if args.model else registry.require_current()  # a clear error before Prefect starts
+    from flows.backfill import backfill
+
+    result = backfill(since=str(since), until=str(until), model_version=model.version)
+    c, t = result["classify"], result["tables"]
+    print(f"backfill {since} to {until}: {c['passages_classified']} passages reclassified with {c['model_version']}"
+          f"{'' if c['current'] else ' (not the current model)'}")
+    if t["rebuilt"]:
+        print(f"tables rebuilt in {t['outputs']}: {t['rows']} monthly rows, {t['periods']} months")
+        return 0
+    print(f"tables not rebuilt: {t['reason']}")
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from policytrends.serve import serve
+
+    return serve(settings, work_pool=args.work_pool, sources_file=Path(args.sources).resolve() if args.sources else None)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -313,6 +376,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list model versions with their held-out metrics (* = current)")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("import", help="load articles from a JSONL or CSV file into the store, without crawling",
+                       description="Load articles (columns url, source, date, title, text; authors optional) into the "
+                                   "store through the crawler's idempotent upsert (canonical URL, content hash), and cut "
+                                   "them into passages. Importing a file twice adds nothing. Bad rows are named and skipped.")
+    p.add_argument("file", help=".jsonl (one JSON object per line) or .csv with a header row")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("backfill", help="reclassify the passages of a date range with a model version and rebuild the tables",
+                       description="Reclassify every passage of the documents published from --since to --until "
+                                   "(inclusive) with one model version (default: the current one), overwriting that "
+                                   "version's predictions for them, then rebuild the trend tables. The current "
+                                   "version's tables go to the outputs folder; another version's to "
+                                   "outputs/backfill-<version>/. Tables never mix model versions: if passages outside "
+                                   "the range lack the version's predictions, no table is written and the reason is printed.")
+    p.add_argument("--since", required=True, metavar="YYYY-MM-DD", help="first publication date of the range")
+    p.add_argument("--until", required=True, metavar="YYYY-MM-DD", help="last publication date of the range (inclusive)")
+    p.add_argument("--model", metavar="VERSION", help="model version (default: current; `policytrends models` lists them)")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser(
+        "serve", help="the nightly schedule and on-demand retrain as Prefect deployments (starts a local Prefect server "
+                      "unless PREFECT_API_URL is set)",
+        description="Serve the deployments nightly (cron from the schedule setting, in its timezone; runs never overlap) "
+                    "and retrain (on demand) until stopped. Without PREFECT_API_URL a Prefect server is started on "
+                    "127.0.0.1 with its database in the state folder. With --work-pool NAME the deployments are "
+                    "registered on that work pool of the server in PREFECT_API_URL and the command returns: run "
+                    "`prefect worker start --pool NAME` on the machines that should run them (README: Running it every night).")
+    p.add_argument("--work-pool", metavar="NAME",
+                   help="register the deployments on this Prefect work pool (workers on other machines run them) "
+                        "instead of serving them here; needs PREFECT_API_URL")
+    p.add_argument("--sources", help="YAML sources file for the nightly runs (default: the sources setting, else the demo sites)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("config", help="the effective settings and where each value came from")
     p.add_argument("--json", action="store_true", help="print JSON")

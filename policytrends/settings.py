@@ -43,7 +43,9 @@ THEME_SHARE_CHART = "theme_share_yearly.png"
 THEME_SHARE_BY_SOURCE_CHART = "theme_share_by_source.png"
 THEME_SHARE_RECENT_CHART = "theme_share_recent.png"
 TRENDS_REPORT = "report.html"
-RUN_SUMMARY = "run_summary.json"
+# What every nightly run did (run id, times, model, counts per stage and source, warnings); written atomically.
+RUN_MANIFEST = "run_manifest.json"
+RUN_SUMMARY = RUN_MANIFEST  # the old name of the constant; the file run_summary.json is no longer written
 # `policytrends label-queue`: passages to label, for a spreadsheet and for Label Studio.
 LABEL_QUEUE_CSV = "label_queue.csv"
 LABEL_QUEUE_LABEL_STUDIO = "label_queue_labelstudio.json"
@@ -87,12 +89,20 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("timezone", "timezone", False, "IANA time zone the schedule is read in"),
     Key("registry", "registry_override", True, "model registry folder (default: registry/ in home)"),
     Key("outputs", "outputs_dir", True, "folder for trend tables, charts and the report"),
+    # Scale-out (issue 5): how many processes crawl, and whether classification fans out over Dask.
+    Key("crawl_processes", "crawl_processes", False, "crawler processes; the sources are shared out between them"),
+    Key("classify_workers", "classify_workers", False,
+        "1: classify in the flow's process; 2 or more: batches on a local Dask cluster of that many workers"),
+    Key("dask_address", "dask_address", False, "address of a Dask scheduler (tcp://host:8786): batches go to that cluster"),
 )}
 
 _DEFAULTS: dict[str, object] = {
     "db_url": None, "home": PROJECT_ROOT / ".policytrends", "sources": None, "schedule": DEFAULT_SCHEDULE,
     "timezone": DEFAULT_TIMEZONE, "registry": None, "outputs": PROJECT_ROOT / "outputs",
+    "crawl_processes": "2", "classify_workers": "1", "dask_address": None,
 }
+# Settings that must be whole numbers of at least 1 (they arrive as strings from the file or the environment).
+COUNT_KEYS = ("crawl_processes", "classify_workers")
 _DERIVED = {"db_url": "default (corpus.sqlite in home)", "registry": "default (registry/ in home)"}
 
 
@@ -173,6 +183,24 @@ def check_schedule(expression: str, origin: str) -> str:
     return expression
 
 
+def check_count(name: str, value: object, origin: str) -> int:
+    """A setting that counts processes or workers: a whole number of at least 1, else a one-line error."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise PolicyTrendsError(
+            f"{name} {value!r} ({origin}) is not a whole number of at least 1; write e.g. {name} = \"2\" in the settings "
+            f"file or {KEYS[name].env}=2")
+    return int(text)
+
+
+def check_dask_address(value: str | None, origin: str) -> str | None:
+    if value and "://" not in value:
+        raise PolicyTrendsError(
+            f"dask_address {value!r} ({origin}) is not a scheduler address; write it as tcp://HOST:PORT "
+            f"(e.g. tcp://127.0.0.1:8786), or leave {KEYS['dask_address'].env} unset for a local cluster")
+    return value or None
+
+
 def check_timezone(name: str, origin: str) -> str:
     import zoneinfo
 
@@ -202,6 +230,9 @@ class Settings:
     registry_override: str | None = None
     schedule: str = None  # cron expression, read in ``timezone``
     timezone: str = None  # IANA name
+    crawl_processes: int = None  # crawler child processes (sources shared out between them)
+    classify_workers: int = None  # 1: in process; more: a local Dask cluster of that many workers
+    dask_address: str | None = None  # a remote Dask scheduler instead of a local cluster
     settings_file: Path | None = field(default=None, compare=False)
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -217,11 +248,16 @@ class Settings:
         object.__setattr__(self, "settings_file", path)
         check_schedule(self.schedule, origins["schedule"])
         check_timezone(self.timezone, origins["timezone"])
+        for name in COUNT_KEYS:
+            object.__setattr__(self, name, check_count(name, getattr(self, name), origins[name]))
+        object.__setattr__(self, "dask_address", check_dask_address(self.dask_address, origins["dask_address"]))
 
     def describe(self) -> dict[str, dict[str, str | None]]:
         """Each setting's effective value (a database password hidden) and its origin, for ``policytrends config``."""
         values = {"db_url": self.db_url, "home": self.home, "sources": self.sources_file, "schedule": self.schedule,
-                  "timezone": self.timezone, "registry": self.registry_dir, "outputs": self.outputs_dir}
+                  "timezone": self.timezone, "registry": self.registry_dir, "outputs": self.outputs_dir,
+                  "crawl_processes": self.crawl_processes, "classify_workers": self.classify_workers,
+                  "dask_address": self.dask_address}
         out = {}
         for name, key in KEYS.items():
             value = values[name]

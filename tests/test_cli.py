@@ -21,7 +21,8 @@ def run_cli(settings, *args, check_rc=None):
     return proc
 
 
-@pytest.mark.parametrize("command", ["run", "crawl", "classify", "train", "retrain", "evaluate", "trends", "models", "label-queue", "sources"])
+@pytest.mark.parametrize("command", ["run", "crawl", "classify", "train", "retrain", "evaluate", "trends", "models", "label-queue", "sources",
+                                     "serve", "import", "backfill"])
 def test_every_command_has_help(settings, command):
     proc = run_cli(settings, command, "--help", check_rc=0)
     assert "usage: policytrends" in proc.stdout

@@ -7,7 +7,7 @@ import pytest
 
 from demo_sites.content import SITES, load_articles
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import RUN_SUMMARY, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
+from policytrends.settings import RUN_MANIFEST, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harn
     nonzero = table[table["passages"] > 0]
     assert ((nonzero["theme_passages"] / nonzero["passages"]).round(4) == nonzero["share"]).all()
     assert trained.output(THEME_SHARE_CHART).stat().st_size > 10_000
-    assert trained.output(RUN_SUMMARY).exists()
+    _check_manifest(trained.output(RUN_MANIFEST), first, n_articles, new=n_articles)
 
     second = nightly()
     assert second["store"]["documents"] == first["store"]["documents"]
@@ -52,6 +52,8 @@ def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harn
     assert sum(c["pages_fetched"] for c in second["crawl"]["sources"].values()) == 0
     assert sum(c["not_modified"] + c["skipped_unchanged_lastmod"] for c in second["crawl"]["sources"].values()) == n_articles
     assert pd.read_csv(trained.output(THEME_TRENDS_MONTHLY)).equals(table)
+    _check_manifest(trained.output(RUN_MANIFEST), second, n_articles, new=0)
+    assert second["run_id"] != first["run_id"]
 
     store = CorpusStore(Settings().db_url)
     assert store.engine.dialect.name == backend
@@ -70,3 +72,24 @@ def test_flow_with_nothing_crawled_stops_with_a_clear_error(trained, prefect_har
     with pytest.raises(PolicyTrendsError, match="the corpus is empty"):
         nightly(sources_file=str(sources))
     assert not trained.output(THEME_TRENDS_MONTHLY).exists()
+
+
+def _check_manifest(path, result, n_articles, new):
+    """The run manifest: the run's id and times, counts per stage and per source; written whole."""
+    import json
+    from datetime import datetime
+
+    manifest = json.loads(path.read_text())
+    assert manifest["run_id"] == result["run_id"]
+    assert datetime.fromisoformat(manifest["started_at"]) <= datetime.fromisoformat(manifest["ended_at"])
+    assert manifest["model_version"] == result["model_version"]
+    assert set(manifest["stages"]) == {"crawl", "segment", "classify", "aggregate", "store"}
+    assert manifest["stages"]["crawl"]["documents_new"] == new
+    assert manifest["stages"]["classify"]["passages_classified"] == result["classify"]["passages_classified"]
+    assert set(manifest["sources"]) == set(SITES)
+    assert sum(c["documents_stored"] for c in manifest["sources"].values()) == n_articles
+    for name, counts in manifest["sources"].items():
+        assert counts["documents_new"] == result["crawl"]["sources"][name]["documents_new"]
+        assert counts["articles_seen"] >= counts["documents_new"] + counts["documents_updated"]
+    assert isinstance(manifest["warnings"], list)
+    assert [p.name for p in path.parent.glob(f".{path.name}*")] == []  # no temporary file left behind

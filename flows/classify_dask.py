@@ -1,0 +1,52 @@
+"""Classification fanned out over Dask: batches of passage ids, one task each.
+
+Used by the nightly flow when the ``classify_workers`` setting is 2 or more (a local Dask
+cluster of that many worker processes on this machine) or ``dask_address`` names a scheduler
+(a cluster on other machines; its workers need the project installed and the same store and
+registry settings). Each task gets a model version and a range of passage ids, reads its
+passages from the store, and writes their predictions back: no texts or arrays travel.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from policytrends import pipeline
+from policytrends.settings import Settings
+
+
+@task(name="classify-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
+def classify_batch(model_version: str, first_id: int, last_id: int, threads: int | None) -> dict:
+    return pipeline.classify_batch_step(Settings(), model_version, first_id, last_id, threads)
+
+
+@flow(name="classify-distributed")
+def classify_distributed(model_version: str, threads: int | None = None) -> dict:
+    """Classify every passage ``model_version`` has not seen, one task per batch of passage ids."""
+    batches = pipeline.passage_batches(Settings(), model_version)
+    futures = [classify_batch.submit(model_version, lo, hi, threads) for lo, hi in batches]
+    done = [f.result() for f in futures]
+    n = sum(d["passages_classified"] for d in done)
+    get_run_logger().info("classify: %d new passages tagged by %s in %d batches", n, model_version, len(batches))
+    return {"passages_classified": n, "batches": len(batches), "model_version": model_version}
+
+
+def task_runner(settings: Settings, workers: int | None = None):
+    """A Dask task runner: the scheduler at ``dask_address``, else a local cluster of ``classify_workers`` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    n = workers or settings.classify_workers
+    return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
+                                          "host": "127.0.0.1", "dashboard_address": None})
+
+
+def classify_with_dask(settings: Settings, model_version: str, workers: int | None = None) -> dict:
+    """Run :func:`classify_distributed` on the Dask cluster the settings name (a subflow inside a flow)."""
+    n = workers or settings.classify_workers
+    threads = None if settings.dask_address else max(1, (os.cpu_count() or 1) // n)
+    return classify_distributed.with_options(task_runner=task_runner(settings, workers))(model_version, threads)
