@@ -328,6 +328,8 @@ def configure_environment(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     # Our own log lines (crawl counts, warnings) go to the Prefect run logs too.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "policytrends")
+    # Our log lines outside a flow run (the CLI's trends, a lock take-over) stay local, without a warning.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
 def _hide_password(url: str) -> str:
