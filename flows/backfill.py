@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
+from policytrends.runlock import flow_lock
 from policytrends.settings import Settings
 
 BACKFILL_TIMEOUT_SECONDS = 12 * 3600
@@ -34,9 +35,11 @@ def aggregate_version(model_version: str, current: bool) -> dict:
 @flow(name="backfill", timeout_seconds=BACKFILL_TIMEOUT_SECONDS)
 def backfill(since: str, until: str, model_version: str | None = None) -> dict:
     """Reclassify passages of documents published from ``since`` to ``until`` (ISO dates), then re-aggregate."""
-    Settings().ensure_dirs()
-    classified = classify_range(since, until, model_version)
-    tables = aggregate_version(classified["model_version"], classified["current"])
+    settings = Settings()
+    settings.ensure_dirs()
+    with flow_lock(settings.run_lock, "backfill"):
+        classified = classify_range(since, until, model_version)
+        tables = aggregate_version(classified["model_version"], classified["current"])
     get_run_logger().info("backfill %s to %s with %s: %d passages reclassified; tables %s", since, until,
                           classified["model_version"], classified["passages_classified"],
                           f"rebuilt in {tables['outputs']}" if tables["rebuilt"] else "not rebuilt")

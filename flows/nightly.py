@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
+from policytrends.runlock import flow_lock
 from policytrends.settings import RUN_MANIFEST, Settings
 
 # Crawl tasks retry a failed crawler process with backoff (a site or the network back after a while);
@@ -69,6 +70,12 @@ def nightly(sources_file: str | None = None) -> dict:
     """Run the whole pipeline once. With no sources file, crawls the bundled demo sites."""
     settings = Settings()
     settings.ensure_dirs()
+    with flow_lock(settings.run_lock, "nightly"):
+        return _nightly(settings, sources_file)
+
+
+def _nightly(settings: Settings, sources_file: str | None) -> dict:
+    """The flow's body, run under the run lock."""
     started = time.time()
     started_at = datetime.now(UTC)
     lap = _stopwatch()

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.nightly import aggregate, classify
 from policytrends import pipeline
+from policytrends.runlock import flow_lock
 from policytrends.settings import Settings
 
 
@@ -28,6 +29,11 @@ def retrain(labels_files: list[str], force: bool = False) -> dict:
     """Train a new version from label files; if promoted, reclassify and re-aggregate."""
     settings = Settings()
     settings.ensure_dirs()
+    with flow_lock(settings.run_lock, "retrain"):
+        return _retrain(settings, labels_files, force)
+
+
+def _retrain(settings: Settings, labels_files: list[str], force: bool) -> dict:
     trained = train(labels_files, force)
     summary = {"train": trained}
     logger = get_run_logger()

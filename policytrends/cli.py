@@ -28,7 +28,11 @@ def _setup_logging(verbose: bool) -> None:
 
 # ----------------------------------------------------------------------------- commands
 def _one_run_at_a_time(settings: Settings, command: str):
-    """The run lock (policytrends/runlock.py): a second `run` or `retrain` stops with a message naming the first."""
+    """The run lock (policytrends/runlock.py): a second `run`, `retrain` or `backfill` stops with a message naming the first.
+
+    Taken here, before Prefect starts (12-15 s), so a refusal is immediate; the flow takes it
+    again inside this process, which the lock allows.
+    """
     from policytrends.runlock import run_lock
 
     return run_lock(settings.run_lock, command)
@@ -294,7 +298,8 @@ def cmd_backfill(args, settings: Settings) -> int:
     model = registry.get(args.model) if args.model else registry.require_current()  # a clear error before Prefect starts
     from flows.backfill import backfill
 
-    result = backfill(since=str(since), until=str(until), model_version=model.version)
+    with _one_run_at_a_time(settings, "backfill"):
+        result = backfill(since=str(since), until=str(until), model_version=model.version)
     c, t = result["classify"], result["tables"]
     print(f"backfill {since} to {until}: {c['passages_classified']} passages reclassified with {c['model_version']}"
           f"{'' if c['current'] else ' (not the current model)'}")

@@ -1,8 +1,12 @@
 """One pipeline run at a time: a lock file in the state folder.
 
-``run`` and ``retrain`` hold an exclusive ``flock`` on ``<home>/run.lock`` while they work,
-and write into it who they are (pid, host, command, start time). A second run finds the lock
-held and stops with a message naming the first. The kernel drops a ``flock`` when its process
+The flows that write the store (``nightly``, ``retrain``, ``backfill``) hold an exclusive
+``flock`` on ``<home>/run.lock`` while they work, however they were started: by the CLI, by
+``policytrends serve``'s schedule, by a worker of a work pool. They write into it who they are
+(pid, host, command, start time). A second run finds the lock held and stops with a message
+naming the first. The CLI takes the lock before Prefect starts, so a refusal is immediate;
+the flow inside the same process then finds the lock already its own (the lock is re-entrant
+within one process). The kernel drops a ``flock`` when its process
 dies, however it dies (SIGKILL, OOM, power cut and reboot), so a lock left by a killed run is
 never mistaken for a live one: the next run takes it over and says whose it was.
 
@@ -54,18 +58,33 @@ def read_holder(path: Path) -> dict:
 
 
 def describe(holder: dict) -> str:
-    return (f"`policytrends {holder.get('command', '?')}` (pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, "
+    command = str(holder.get("command", "?"))
+    who = f"`policytrends {command}`" if " " not in command else command  # a CLI command name, or a sentence
+    return (f"{who} (pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, "
             f"started {holder.get('started', '?')})")
+
+
+# Locks this process holds: resolved path -> (pid, what run_lock yielded). ``flock`` conflicts
+# between two open() of one file even in one process, so nesting is recognised here instead.
+_held: dict[str, tuple[int, dict]] = {}
 
 
 @contextlib.contextmanager
 def run_lock(path: Path, command: str) -> Iterator[dict]:
     """Hold the run lock for the block; raise :class:`RunLockedError` if another run holds it.
 
-    Yields what was written into the lock, plus ``took_over`` (the holder of a stale lock, if any).
+    ``command`` names the run for the message another run gets: a CLI command name (``run``) or
+    a short sentence. Yields what was written into the lock, plus ``took_over`` (the holder of a
+    stale lock, if any). If this process already holds the lock (the CLI took it, then started
+    the flow that takes it again), the block runs under the outer hold.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = str(path.resolve())
+    outer = _held.get(key)
+    if outer is not None and outer[0] == os.getpid():  # a forked child inherits _held but not the hold
+        yield outer[1]
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -87,9 +106,22 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
             me_out = dict(me)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
+        _held[key] = (me["pid"], me_out)
         try:
             yield me_out
         finally:
+            _held.pop(key, None)
             os.ftruncate(fd, 0)  # a clean exit leaves an empty file: nothing stale to report next time
     finally:
         os.close(fd)  # releases the flock
+
+
+def flow_lock(path: Path, flow_name: str):
+    """The run lock held by a flow run: named after the flow and its Prefect flow run.
+
+    Called at the top of each flow that writes the store, so a run scheduled by
+    ``policytrends serve`` and a `policytrends run` typed by an analyst never write at once.
+    """
+    from prefect.runtime import flow_run
+
+    return run_lock(path, f"the {flow_name} flow (Prefect flow run {flow_run.name or flow_run.id})")

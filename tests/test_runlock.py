@@ -36,10 +36,11 @@ def holder(settings):
         proc.wait(timeout=30)
 
 
-def test_second_run_and_retrain_refuse_naming_the_running_one(settings, holder, capsys, tmp_path):
+def test_second_run_retrain_and_backfill_refuse_naming_the_running_one(trained, holder, capsys, tmp_path):
+    settings = trained  # a current model, so backfill gets as far as the lock
     labels = tmp_path / "labels.csv"
     labels.write_text("text,labels\nsome passage,cyber\n")
-    for argv in (["run"], ["retrain", "--labels", str(labels)]):
+    for argv in (["run"], ["retrain", "--labels", str(labels)], ["backfill", "--since", "2024-01-01", "--until", "2024-12-31"]):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("error: another run is in progress: `policytrends run`")
@@ -73,3 +74,65 @@ def test_lock_file_naming_a_dead_pid_is_stale(settings):
                                  '"started": "2026-01-01T02:00:00+00:00"}')
     with run_lock(settings.run_lock, "run") as me:
         assert me["took_over"]["pid"] == gone.pid
+
+
+TRY_LOCK = """
+import sys
+from pathlib import Path
+from policytrends.runlock import RunLockedError, run_lock
+try:
+    with run_lock(Path(sys.argv[1]), "run"):
+        print("took it")
+except RunLockedError:
+    print("refused")
+"""
+
+
+def _other_process_tries(path) -> str:
+    return subprocess.run([sys.executable, "-c", TRY_LOCK, str(path)], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=60, check=True).stdout.strip()
+
+
+def test_lock_is_reentrant_within_one_process_only(settings):
+    """The CLI holds the lock and the flow it starts takes it again: the nested hold must not refuse,
+    must not release the outer one when it ends, and must still keep other processes out."""
+    with run_lock(settings.run_lock, "run") as outer:
+        with run_lock(settings.run_lock, "the nightly flow (Prefect flow run x)") as inner:
+            assert inner == outer
+            assert _other_process_tries(settings.run_lock) == "refused"
+        assert read_holder(settings.run_lock)["command"] == "run"  # the inner exit left the outer hold intact
+        assert _other_process_tries(settings.run_lock) == "refused"
+    assert _other_process_tries(settings.run_lock) == "took it"
+
+
+def test_flows_take_the_lock_themselves(settings, holder, prefect_harness, tmp_path):
+    """A flow run that did not come through the CLI (a run scheduled by `policytrends serve`, a
+    work-pool worker) refuses to start while another run holds the lock, and writes nothing."""
+    from flows.backfill import backfill
+    from flows.nightly import nightly
+    from flows.retrain import retrain
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("text,labels\nsome passage,cyber\n")
+    for start in (nightly, lambda: retrain(labels_files=[str(labels)]),
+                  lambda: backfill(since="2024-01-01", until="2024-12-31")):
+        with pytest.raises(RunLockedError, match=f"another run is in progress: `policytrends run` \\(pid {holder.pid}"):
+            start()
+    assert list(settings.outputs_dir.iterdir()) == []
+    assert not (settings.registry_dir / "CURRENT").exists()
+    assert holder.poll() is None
+
+
+def test_a_flow_run_holding_the_lock_is_named_in_the_refusal(settings, prefect_harness):
+    from prefect import flow
+
+    from policytrends.runlock import flow_lock
+
+    @flow(name="lock-probe")
+    def probe() -> str:
+        with flow_lock(settings.run_lock, "nightly"):
+            return read_holder(settings.run_lock)["command"]
+
+    command = probe()
+    assert command.startswith("the nightly flow (Prefect flow run ")
+    assert "`policytrends" not in command
