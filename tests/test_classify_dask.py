@@ -46,6 +46,51 @@ def test_dask_batches_give_the_single_process_predictions(demo_corpus, prefect_h
     assert len(_predicted(store, "v-dask")) == len(dask)
 
 
+def test_local_workers_start_without_dasks_malloc_trim_setting():
+    """Dask sets MALLOC_TRIM_THRESHOLD_ for its workers, which slows the encoder about 1.4x; ours run without it."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from flows.classify_dask import local_cluster_kwargs, worker_config
+
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") is not None  # Dask's default
+    with worker_config(), LocalCluster(**local_cluster_kwargs(1)) as cluster, Client(cluster) as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset"))
+    assert list(seen.values()) == ["unset"]
+
+
+def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
+    """In a process that has not imported distributed yet, leaving the block must not drop its defaults
+    (the second classification of a run once failed with KeyError: 'comm')."""
+    from policytrends.settings import PROJECT_ROOT
+
+    code = ("import dask\n"
+            "from flows.classify_dask import worker_config\n"
+            "with worker_config():\n"
+            "    inside = dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_')\n"
+            "print(inside, dask.config.get('distributed.comm.timeouts.connect'),\n"
+            "      dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None", "30s", "65536"]
+
+
+def test_remote_worker_config_file_matches_the_local_one():
+    """deploy/dask/policytrends.yaml, for `dask worker` on other machines, says what WORKER_DASK_CONFIG says."""
+    import dask
+
+    from flows.classify_dask import WORKER_DASK_CONFIG
+    from policytrends.settings import PROJECT_ROOT
+
+    collected = dask.config.collect(paths=[str(PROJECT_ROOT / "deploy" / "dask")], env={})
+    for dotted, value in WORKER_DASK_CONFIG.items():
+        node = collected
+        for part in dotted.split("."):
+            assert part in node, f"{dotted} missing from deploy/dask/policytrends.yaml"
+            node = node[part]
+        assert node == value
+
+
 @pytest.mark.parametrize(("name", "value", "expected"), [
     ("POLICYTRENDS_CLASSIFY_WORKERS", "two",
      "error: classify_workers 'two' (env POLICYTRENDS_CLASSIFY_WORKERS) is not a whole number of at least 1"),
