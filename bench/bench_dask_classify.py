@@ -56,6 +56,8 @@ def build_store(path: Path, n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], metavar="N",
+                        help="Dask worker counts to time, in order (default: 1 2)")
     parser.add_argument("--single", action="store_true", help="also time the single-process path")
     parser.add_argument("--registry", type=Path, default=ROOT / ".policytrends" / "registry",
                         help="model registry to copy the current model from (default: the project's; trains one if empty)")
@@ -85,7 +87,7 @@ def main() -> None:
 
         rows = []
         with prefect_test_harness(server_startup_timeout=120):
-            runs = [("dask", 1), ("dask", 2)] + ([("single", 1)] if args.single else [])
+            runs = [("dask", n) for n in args.workers] + ([("single", 1)] if args.single else [])
             for kind, workers in runs:
                 db = tmp / f"run-{kind}-{workers}.sqlite"
                 shutil.copy(template, db)
@@ -99,9 +101,9 @@ def main() -> None:
                 rows.append((kind, workers, result["passages_classified"], wall))
                 print(f"{kind:<7} workers {workers}: {result['passages_classified']} passages in {wall:.1f} s = "
                       f"{result['passages_classified'] / wall:.1f} passages/s", flush=True)
-        base = rows[0][3]
+        base = rows[0]
         for kind, workers, _, wall in rows[1:]:
-            print(f"{kind} with {workers} worker(s): {base / wall:.2f}x the speed of one Dask worker")
+            print(f"{kind} with {workers} worker(s): {base[3] / wall:.2f}x the speed of {base[0]} with {base[1]} worker(s)")
 
 
 if __name__ == "__main__":
