@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -317,10 +318,13 @@ def backfill_aggregate_step(settings: Settings, model_version: str, current: boo
 
     model = Registry(settings.registry_dir).get(model_version)
     out = settings.outputs_dir if current else settings.outputs_dir / BACKFILL_DIR.format(version=model_version)
+    existed = out.exists()
     try:
         summary = build_outputs(CorpusStore(settings.db_url), {**model.info, "version": model.version}, out)
     except PolicyTrendsError as exc:
         log.warning("backfill: tables not rebuilt: %s", exc)
+        if not current and not existed:
+            shutil.rmtree(out, ignore_errors=True)  # no backfill-<version>/ (only a snapshot cache) suggesting tables exist
         return {"rebuilt": False, "outputs": str(out), "reason": str(exc)}
     log.info("backfill: tables of %s rebuilt in %s (%d monthly rows)", model_version, out, summary["rows"])
     return {"rebuilt": True, "outputs": str(out), **summary}
