@@ -49,6 +49,27 @@ def _index(site: str) -> dict[str, object]:
     return {urls(a): a for a in load_articles(site)}
 
 
+@cache
+def _pdf_etags() -> dict[str, str]:
+    """ETags of the PDF reports, from their article text and the layout code, without rendering them.
+
+    Rendering a PDF takes about 0.3 s; a rerun asks for all of them conditionally, and would
+    otherwise render each one only to find it unchanged.
+    """
+    layout = hashlib.sha1(Path(L.__file__).read_bytes()).hexdigest()
+    tags = {}
+    for a in load_articles("caldera"):
+        if a.format == "pdf":
+            key = repr((layout, a.slug, a.title, a.authors, a.date.isoformat(), a.summary, a.paragraphs))
+            tags[f"/files/{a.slug}.pdf"] = '"pdf-' + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16] + '"'
+    return tags
+
+
+def etag_without_body(site: str, path: str) -> str | None:
+    """The ETag of ``path`` when it can be known without building the response (the PDFs), else None."""
+    return _pdf_etags().get(path) if site == "caldera" else None
+
+
 @lru_cache(maxsize=512)
 def _pdf(slug: str) -> bytes | None:
     for a in load_articles("caldera"):
@@ -103,12 +124,17 @@ def _handler(site: str) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self):  # noqa: N802 (http.server's naming)
             base = f"http://{self.headers.get('Host') or '127.0.0.1'}"
-            found = route(site, self.path.split("?", 1)[0], base)
+            path = self.path.split("?", 1)[0]
+            known = etag_without_body(site, path)
+            if known and self.headers.get("If-None-Match") == known:
+                self._send(304, "application/pdf", b"", known)
+                return
+            found = route(site, path, base)
             if found is None:
                 self._send(404, HTML, b"<html><body><h1>Not found</h1></body></html>")
                 return
             ctype, body = found
-            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            etag = known or '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
                 self._send(304, ctype, b"", etag)
                 return
