@@ -50,7 +50,11 @@ def task_runner(settings: Settings, workers: int | None = None):
 
 
 def local_cluster_kwargs(workers: int) -> dict:
-    """A LocalCluster of ``workers`` processes of one task thread each, on loopback, no dashboard."""
+    """A LocalCluster of ``workers`` processes of one task thread each, on loopback, no Bokeh dashboard.
+
+    The scheduler's own HTTP endpoint (health, metrics) still listens on 127.0.0.1:8787, or on a
+    free port if that one is taken.
+    """
     return {"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1",
             "dashboard_address": None}
 

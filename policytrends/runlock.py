@@ -82,7 +82,7 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = str(path.resolve())
     outer = _held.get(key)
-    if outer is not None and outer[0] == os.getpid():  # a forked child inherits _held but not the hold
+    if outer is not None and outer[0] == os.getpid():  # a forked child is another run: it asks for the lock itself
         yield outer[1]
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
