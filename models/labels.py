@@ -10,12 +10,19 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from policytrends.errors import PolicyTrendsError
 
 MIN_POSITIVES = 10  # below this a theme cannot be learned or evaluated meaningfully
 HELDOUT_FRACTION = 0.2
+# Label files shipped with the code (text written for the project) are "seed" labels; every other
+# file is an analyst's labels of real text, which training weighs more and validates on.
+SEED_FOLDER = Path(__file__).resolve().parent / "seed"
+SEED, ANALYST = "seed", "analyst"
+# The seed labels' figure on real labelled text, written by `bench/real_text.py --record`.
+REAL_TEXT_RECORD = SEED_FOLDER / "real_text.json"
 
 
 class LabelsError(PolicyTrendsError):
@@ -99,13 +106,36 @@ def read_labels(path: str | Path) -> pd.DataFrame:
 def read_label_files(paths) -> pd.DataFrame:
     """Several label files as one set. A passage in more than one file takes the labels of the
     last file that has it: later files correct earlier ones (seed labels first, corrections after)."""
+    return read_training_labels(paths)[0].drop(columns="origin")
+
+
+def origin_of(path: Path) -> str:
+    """``SEED`` for a label file shipped in ``models/seed/``, ``ANALYST`` for any other."""
+    return SEED if Path(path).resolve().parent == SEED_FOLDER else ANALYST
+
+
+def read_training_labels(paths) -> tuple[pd.DataFrame, int]:
+    """Several label files as one set with an ``origin`` column (``seed`` or ``analyst``), and
+    how many seed labels an analyst's file overrode.
+
+    A passage in more than one file takes the labels (and origin) of the last file that has it.
+    An analyst's passage that repeats a seed passage with other labels overrides it, whatever
+    the order: the analyst's reading of the codebook wins over text written for the project.
+    """
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-    frames = [read_labels(p) for p in paths]
-    if len(frames) == 1:
-        return frames[0]
+    frames = [read_labels(p).assign(origin=origin_of(p)) for p in paths]
     merged = pd.concat(frames, ignore_index=True)
+    # Analysts' rows after the seed rows, so that they are the ones kept.
+    merged = merged.iloc[np.argsort((merged["origin"] == ANALYST).to_numpy(), kind="stable")].reset_index(drop=True)
     key = merged["text"].map(lambda t: " ".join(t.split()))
-    return merged.loc[~key.duplicated(keep="last")].reset_index(drop=True)
+    labels = merged["labels"].map(tuple)
+    last = ~key.duplicated(keep="last")
+    kept = dict(zip(key[last], labels[last], strict=True))
+    kept_origin = dict(zip(key[last], merged["origin"][last], strict=True))
+    seed_rows = merged["origin"] == SEED
+    overridden = {k for k, lab in zip(key[seed_rows], labels[seed_rows], strict=True)
+                  if kept_origin[k] == ANALYST and kept[k] != lab}
+    return merged.loc[last].reset_index(drop=True), len(overridden)
 
 
 def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
@@ -154,8 +184,6 @@ def check_positives(df: pd.DataFrame, themes: list[str], where: str = "labels") 
 
 
 def label_matrix(df: pd.DataFrame, themes: list[str]):
-    import numpy as np
-
     return np.array([[t in labels for t in themes] for labels in df["labels"]], dtype=np.int8)
 
 

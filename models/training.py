@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,24 @@ from models.registry import HELDOUT_FILE, Registry, write_json_atomic
 from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.models")
+
+# An analyst's labels are real text of their own corpus; the seed labels are text written for the
+# project. Together, the analyst's labels weigh ANALYST_SHARE of the seed labels' total weight
+# (each at least 1): chosen on the real development set (bench/real_text.py, analyst loop).
+ANALYST_SHARE = 0.5
+# The promotion gate compares on analysts' held-out real text once it holds this many passages.
+MIN_REAL_GATE = 20
+
+
+def analyst_weight(seed_passages: int, analyst_passages: int, share: float = ANALYST_SHARE) -> float:
+    """The weight of each analyst-labelled passage beside seed passages of weight 1.
+
+    >>> analyst_weight(3000, 150)
+    10.0
+    """
+    if analyst_passages <= 0 or seed_passages <= 0:
+        return 1.0
+    return max(1.0, share * seed_passages / analyst_passages)
 
 
 def evaluate(clf: ThemeClassifier, df: pd.DataFrame, themes: list[str] | None = None) -> dict:
@@ -88,6 +106,10 @@ class TrainResult:
     promoted: bool
     reason: str
     baselines: dict | None = None
+    overridden: int = 0
+    warnings: list[str] = field(default_factory=list)
+    real_metrics: dict | None = None
+    error_rates_from: str = L.SEED
 
 
 def _model_card(version: str, info: dict) -> str:
@@ -104,14 +126,18 @@ def _model_card(version: str, info: dict) -> str:
     ) + f"\n| **macro-F1** | **{m['macro_f1']:.3f}** | {kw['macro_f1']:.3f} | {tf['macro_f1']:.3f} |" if kw and tf else ""
     return f"""# Theme classifier {version}
 
+{_real_text_section(info)}
+
 - Created: {info['created']}
 - Encoder: {info['encoder']} (frozen), max {info['max_tokens']} word pieces
 - Heads: {_heads_line(info)}
 - Themes: {', '.join(info['themes'])}
 - Training labels: {info['training']['file']} ({info['training']['train_passages']} passages for training, {info['training']['heldout_passages']} held out; data hash {info['training']['data_hash'][:12]})
-- Thresholds (chosen on cross-validated training predictions): {', '.join(f'{t}={th:.3f}' for t, th in info['thresholds'].items())}
+- Analyst labels: {info['training'].get('analyst_passages', 0)} passages of real text, each weighing {info['training'].get('analyst_weight', 1.0):.1f} seed passages; {info['training'].get('seed_labels_overridden', 0)} seed labels overridden
+- Thresholds (chosen on cross-validated predictions of {info['training'].get('tuned_on', 'all labels')}): {', '.join(f'{t}={th:.3f}' for t, th in info['thresholds'].items())}
+- Error rates for the trend tables' corrected prevalence: {info.get('error_rates', {}).get('description', 'held-out split')}
 
-## Held-out metrics
+## Held-out metrics (seed split and analysts' held-out labels together)
 
 | theme | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -131,19 +157,47 @@ Macro-F1: **{m['macro_f1']:.3f}** on {m['passages']} held-out passages.
 
 ## Intended use and limits
 
-Tags paragraph-sized passages of English think-tank commentary on security policy. Trained on
-passages written for this project, not sampled from real sites: expect lower accuracy on
-real text until analysts' labels are added. Text longer than the encoder window
+Tags paragraph-sized passages of English think-tank commentary on security policy. The seed
+labels are passages written for this project, not sampled from real sites: their held-out
+split flatters every model, and the real-text figure at the top is the one to quote. An
+analyst's labels of their own corpus move the model towards it. Text longer than the encoder window
 ({info['max_tokens']} word pieces) is split into overlapping windows whose embeddings are averaged;
 the TF-IDF head reads the whole text.
 """
 
 
+def real_text_record() -> dict | None:
+    """What ``bench/real_text.py --record`` measured for the shipped seed labels, if it did."""
+    if not L.REAL_TEXT_RECORD.exists():
+        return None
+    return json.loads(L.REAL_TEXT_RECORD.read_text(encoding="utf-8"))
+
+
+def _real_text_section(info: dict) -> str:
+    """The model card's headline: the figure on real text, beside the seed held-out figure."""
+    seed_f1 = info["metrics"]["heldout"]["macro_f1"]
+    real = info["metrics"].get("real_text")
+    if real:
+        per = ", ".join(f"{t} {v['f1']:.3f}" for t, v in real["per_theme"].items())
+        return (f"**Real text: macro-F1 {real['macro_f1']:.3f}** on {real['passages']} held-out passages of analysts' labelled "
+                f"real text ({per}); on all held-out labels, seed split included: {seed_f1:.3f}.")
+    record = real_text_record()
+    if record and record.get("data_hash") == info["training"]["data_hash"]:
+        per = ", ".join(f"{t} {v:.3f}" for t, v in record["per_theme_f1"].items())
+        return (f"**Real text: macro-F1 {record['macro_f1']:.3f}** on {record['passages']} real labelled passages of "
+                f"{record['sites']} sites ({per}), measured on a model trained from these labels by `bench/real_text.py` "
+                f"on {record['measured']}; the seed labels' own held-out split says {seed_f1:.3f}, which flatters it.")
+    return (f"**Real text: not measured for these labels.** The seed held-out split says {seed_f1:.3f}, but it is text "
+            "written for the project and flatters the model: score real labelled passages with "
+            "`policytrends evaluate --labels FILE`.")
+
+
 def _heads_line(info: dict) -> str:
     weight = info.get("blend_weight", 1.0)
+    semantic = "the sentence embedding" + (" and the codebook cues" if info["params"].get("cues") else "")
     if not info["params"]["lexical"] or weight >= 1.0:
-        return "one logistic regression per theme over the sentence embedding"
-    return (f"per theme, a logistic regression over the sentence embedding and one over TF-IDF word 1-2 grams, "
+        return f"one logistic regression per theme over {semantic}"
+    return (f"per theme, a logistic regression over {semantic} and one over TF-IDF word 1-2 grams, "
             f"probabilities blended {weight:.1f} : {1 - weight:.1f} (weight chosen on cross-validated training predictions)")
 
 
@@ -152,10 +206,14 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     """Train a new version from one or more label files; promote it only if held-out macro-F1
     does not drop. A failed or rejected training leaves the current model untouched.
 
+    Files outside ``models/seed/`` are an analyst's labels of real text: they weigh more
+    (:func:`analyst_weight`), choose the blend and thresholds, give the error rates the trend
+    tables correct with, and, once enough are held out, are the labels the promotion gate compares on.
+
     With a corpus ``store``, label embeddings are cached there: retraining costs the heads' fit.
     """
     paths = [Path(p) for p in ([labels_path] if isinstance(labels_path, (str, Path)) else labels_path)]
-    df = L.read_label_files(paths)
+    df, overridden = L.read_training_labels(paths)
     labels_path = ", ".join(str(p) for p in paths)
     themes = L.themes_of(df)
     current = registry.current()
@@ -165,41 +223,59 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     L.check_positives(train_df, themes, f"{labels_path} (training split)")
     if held_df.empty:
         raise L.LabelsError(f"{labels_path}: too few passages to hold any out for evaluation (label more passages)")
+    analyst = df["origin"] == L.ANALYST
+    warnings = _analyst_warnings(df[analyst], themes, overridden)
+    for w in warnings:
+        log.warning(w)
 
     # The gate compares both models on trusted labels: the held-out set the current model was
     # validated on, plus this file's held-out passages it does not already contain. A file with
-    # wrong labels cannot rewrite the yardstick it is measured with.
+    # wrong labels cannot rewrite the yardstick it is measured with. When enough of those are an
+    # analyst's real text, the gate compares on them alone: the seed split is our own text, and a
+    # model better on the analyst's corpus must not lose to one that is better on ours.
     eval_df = held_df
     if current is not None:
         reference = current.heldout()
         eval_df = pd.concat([reference, held_df[~held_df["text"].isin(set(reference["text"]))]], ignore_index=True)
+    eval_df["origin"] = eval_df["origin"].fillna(L.SEED) if "origin" in eval_df else L.SEED
+    real_df = eval_df[eval_df["origin"] == L.ANALYST].reset_index(drop=True)
+    gate_df = real_df if len(real_df) >= MIN_REAL_GATE else eval_df
     eval_themes = sorted(t for t in set(themes) | set(current.themes if current else [])
                          if eval_df["labels"].map(lambda x, t=t: t in x).any())
+    gate_themes = sorted(t for t in eval_themes if gate_df["labels"].map(lambda x, t=t: t in x).any()) or eval_themes
 
     embedder = embedder or _cached_embedder(store)
-    log.info("training on %d passages (%d held out), themes: %s", len(train_df), len(held_df), ", ".join(themes))
-    clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), pd.DataFrame(L.label_matrix(train_df, themes), columns=themes))
-    metrics = evaluate(clf, eval_df, eval_themes)
+    is_analyst = (train_df["origin"] == L.ANALYST).to_numpy()
+    weight = analyst_weight(int((~is_analyst).sum()), int(is_analyst.sum()))
+    log.info("training on %d passages (%d held out; %d of them an analyst's, weight %.1f each), themes: %s",
+             len(train_df), len(held_df), int(is_analyst.sum()), weight, ", ".join(themes))
     Ytrain = pd.DataFrame(L.label_matrix(train_df, themes), columns=themes)
+    clf = ThemeClassifier(embedder=embedder).fit(train_df["text"].tolist(), Ytrain, sample_weight=np.where(is_analyst, weight, 1.0),
+                                                 tune_on=is_analyst if is_analyst.any() else None)
+    metrics = evaluate(clf, eval_df, eval_themes)
+    real_metrics = evaluate(clf, real_df, eval_themes) if len(real_df) else None
+    gate_metrics = real_metrics if gate_df is real_df else metrics
     baselines = {
         "keyword": evaluate(KeywordMatcher().fit(Y=Ytrain), eval_df, eval_themes),
         "tfidf_logreg": evaluate(TfidfBaseline().fit(train_df["text"].tolist(), Ytrain), eval_df, eval_themes),
     }
+    rates = _error_rates(clf, train_df, held_df, themes, metrics, paths)
 
     prev_metrics = None
     promoted, reason = True, "first model: promoted"
     if current is not None:
+        gate_name = f"{len(gate_df)} held-out passages" + (" of analysts' real text" if gate_df is real_df else "")
+        new_f1 = evaluate(clf, gate_df, gate_themes)["macro_f1"]
         prev_metrics = evaluate(current.load(embedder=embedder), eval_df, eval_themes)
-        if metrics["macro_f1"] >= prev_metrics["macro_f1"]:
-            reason = (f"promoted: held-out macro-F1 {metrics['macro_f1']:.3f} >= current {current.version} "
-                      f"{prev_metrics['macro_f1']:.3f} on the same {len(eval_df)} passages")
+        prev_f1 = evaluate(current.load(embedder=embedder), gate_df, gate_themes)["macro_f1"]
+        if new_f1 >= prev_f1:
+            reason = f"promoted: macro-F1 {new_f1:.3f} >= current {current.version} {prev_f1:.3f} on the same {gate_name}"
         elif force:
-            reason = (f"promoted with --force although held-out macro-F1 {metrics['macro_f1']:.3f} < current "
-                      f"{current.version} {prev_metrics['macro_f1']:.3f}")
+            reason = f"promoted with --force although macro-F1 {new_f1:.3f} < current {current.version} {prev_f1:.3f} on the same {gate_name}"
         else:
             promoted = False
-            reason = (f"not promoted: held-out macro-F1 {metrics['macro_f1']:.3f} < current {current.version} "
-                      f"{prev_metrics['macro_f1']:.3f} on the same {len(eval_df)} passages (use --force to override)")
+            reason = (f"not promoted: macro-F1 {new_f1:.3f} < current {current.version} {prev_f1:.3f} on the same {gate_name} "
+                      "(use --force to override)")
 
     now = now or datetime.now(UTC)
     data_hash = L.data_hash(df)
@@ -215,8 +291,11 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
         "cv_macro_f1": round(float(clf.cv_macro_f1_), 4),
         "params": {k: v for k, v in clf.get_params().items() if k != "embedder"},
         "training": {"file": str(labels_path), "files": [str(p.resolve()) for p in paths], "data_hash": data_hash, "train_passages": len(train_df),
-                     "heldout_passages": len(held_df)},
-        "metrics": {"heldout": metrics, "baselines": baselines},
+                     "heldout_passages": len(held_df), "analyst_passages": int(analyst.sum()), "analyst_weight": round(weight, 3),
+                     "seed_labels_overridden": overridden, "tuned_on": "analyst labels" if is_analyst.any() else "all labels"},
+        "metrics": {"heldout": metrics, "real_text": real_metrics, "baselines": baselines, "gate": gate_metrics},
+        "error_rates": rates,
+        "warnings": warnings,
         "promotion": {"promoted": promoted, "reason": reason, "compared_with": current.version if current else None,
                       "current_metrics": prev_metrics},
     }
@@ -231,7 +310,52 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     checkpoint("train.renamed")
     if promoted:
         registry.promote(version)
-    return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason, baselines)
+    return TrainResult(version, metrics, current.version if current else None, prev_metrics, promoted, reason, baselines,
+                       overridden=overridden, warnings=warnings, real_metrics=real_metrics, error_rates_from=rates["source"])
+
+
+def _analyst_warnings(analyst: pd.DataFrame, themes: list[str], overridden: int) -> list[str]:
+    if analyst.empty:
+        return []
+    out = []
+    if overridden:
+        out.append(f"{overridden} seed label(s) overridden by the analyst's labels of the same passages")
+    few = {t: int(analyst["labels"].map(lambda x, t=t: t in x).sum()) for t in themes}
+    few = {t: n for t, n in few.items() if n < L.MIN_POSITIVES}
+    if few:
+        listed = ", ".join(f"{t} ({n})" for t, n in few.items())
+        out.append(f"theme(s) with fewer than {L.MIN_POSITIVES} positive analyst labels: {listed}; their error rates on real "
+                   "text are uncertain (label more real passages about them)")
+    return out
+
+
+def _error_rates(clf: ThemeClassifier, train_df: pd.DataFrame, held_df: pd.DataFrame, themes: list[str], heldout_metrics: dict,
+                 paths: list[Path]) -> dict:
+    """The recall and false-positive rate the trend tables correct prevalence with, and where they come from.
+
+    From an analyst's labels of real text when there are any: every analyst passage scored by a
+    model that did not train on it (out-of-fold predictions for the training split, the final
+    model for the held-out split). Otherwise from the seed labels' held-out split, which
+    overstates recall and understates false positives on real text.
+    """
+    is_analyst = (train_df["origin"] == L.ANALYST).to_numpy()
+    held = held_df[held_df["origin"] == L.ANALYST]
+    if not is_analyst.any() and held.empty:
+        per = {t: {k: m[k] for k in ("tpr", "fpr", "support", "negatives")} for t, m in heldout_metrics["per_theme"].items()}
+        return {"source": L.SEED, "description": "seed labels' held-out split (text written for the project)",
+                "passages": heldout_metrics["passages"], "per_theme": per}
+    proba = np.vstack([clf.oof_proba_[is_analyst], clf.predict_proba(held["text"].tolist()) if len(held) else np.zeros((0, len(themes)))])
+    Y = np.vstack([L.label_matrix(train_df[is_analyst], themes), L.label_matrix(held, themes)])
+    pred = proba >= clf.thresholds_
+    per = {}
+    for j, t in enumerate(themes):
+        pos, neg = int(Y[:, j].sum()), int((1 - Y[:, j]).sum())
+        per[t] = {"tpr": round(float((pred[:, j] & (Y[:, j] == 1)).sum() / pos), 4) if pos else 0.0,
+                  "fpr": round(float((pred[:, j] & (Y[:, j] == 0)).sum() / neg), 4) if neg else 0.0,
+                  "support": pos, "negatives": neg}
+    files = ", ".join(p.name for p in paths if L.origin_of(p) == L.ANALYST)
+    return {"source": L.ANALYST, "description": f"analyst labels of real text ({files}; each passage scored by a model that did not train on it)",
+            "passages": len(Y), "per_theme": per}
 
 
 # Label texts embedded in this process, by text: training and evaluation embed the same

@@ -131,12 +131,18 @@ def cmd_train(args, settings: Settings) -> int:
 
     result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force,
                    store=CorpusStore(settings.db_url))
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    print(f"seed labels overridden by analysts' labels: {result.overridden}")
+    if result.real_metrics:
+        print(format_metrics(result.real_metrics, f"new version {result.version}, analysts' held-out real text:"))
     print(format_metrics(result.metrics, f"new version {result.version}, held-out labels:"))
     if result.previous_metrics:
         print(format_metrics(result.previous_metrics, f"current version {result.previous}, same held-out labels:"))
     if result.baselines:
         print("baselines on the same held-out passages: " + ", ".join(
             f"{name} macro-F1 {m['macro_f1']:.3f}" for name, m in result.baselines.items()))
+    print(f"error rates for the trend tables' corrected prevalence come from {result.error_rates_from} labels")
     print(result.reason)
     return 0
 

@@ -179,6 +179,9 @@ def train_step(settings: Settings, labels_file, force: bool = False) -> dict:
     log.info(result.reason)
     return {"version": result.version, "promoted": result.promoted, "reason": result.reason,
             "macro_f1": result.metrics["macro_f1"],
+            "real_text_macro_f1": result.real_metrics["macro_f1"] if result.real_metrics else None,
+            "seed_labels_overridden": result.overridden, "warnings": result.warnings,
+            "error_rates_from": result.error_rates_from,
             "previous": result.previous,
             "previous_macro_f1": result.previous_metrics["macro_f1"] if result.previous_metrics else None}
 

@@ -159,3 +159,68 @@ def test_a_model_saved_by_the_first_release_still_loads(tmp_path):
     expected = 1 / (1 + np.exp(-(features @ coef.T + np.array([0.1, -0.2]))))
     np.testing.assert_allclose(old.predict_proba(texts), expected, atol=1e-5)
     assert (old.predict(texts) == (expected >= np.array([0.4, 0.6]))).all()
+
+
+def test_analysts_weighted_labels_move_the_model():
+    """A passage labelled against the grain moves further towards its label when it weighs more."""
+    texts, Y = _toy()
+    odd = "Voters returned to the polls after hackers leaked the party's emails."
+    X, Ycyber = texts + [odd], pd.concat([Y, pd.DataFrame({"cyber": [1], "deterrence": [0]})], ignore_index=True)
+    light = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(X, Ycyber, sample_weight=np.ones(len(X)))
+    heavy = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(X, Ycyber, sample_weight=np.r_[np.ones(len(texts)), 20.0])
+    assert heavy.predict_proba([odd])[0, 0] > light.predict_proba([odd])[0, 0] + 0.05
+    with pytest.raises(ValueError, match="one value per text"):
+        ThemeClassifier(embedder=_hash_embedder).fit(X, Ycyber, sample_weight=np.ones(3))
+
+
+def test_thresholds_are_tuned_on_the_marked_rows_when_they_hold_enough_of_a_theme():
+    texts, Y = _toy()
+    X = texts * 2
+    Y2 = pd.concat([Y, Y], ignore_index=True)
+    everyone = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(X, Y2)
+    # Too few positives among the marked rows: every theme falls back to all rows.
+    few = np.zeros(len(X), bool)
+    few[:3] = True
+    fallback = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(X, Y2, tune_on=few)
+    np.testing.assert_array_equal(fallback.thresholds_, everyone.thresholds_)
+    assert fallback.tuned_on_ == 3 and everyone.tuned_on_ == len(X)
+    assert everyone.oof_proba_.shape == (len(X), 2)
+
+
+def test_a_saved_model_keeps_the_cues_it_was_trained_with(tmp_path, monkeypatch):
+    import models.cues
+
+    texts, Y = _toy()
+    clf = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(texts, Y)
+    assert clf.n_features_in_ == 64 + 2 * len(models.cues.CUES)
+    clf.save(tmp_path)
+    monkeypatch.setattr(models.cues, "CUES", {"only": (r"steel",)})  # the code's cues change later
+    back = ThemeClassifier.load(tmp_path, embedder=_hash_embedder)
+    np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+
+
+def test_a_model_saved_before_the_cues_still_loads(tmp_path):
+    """Format 2: the blend without cues. Its head.json has no cues and its params no 'cues' key."""
+    texts, Y = _toy()
+    clf = ThemeClassifier(cv=3, cues=False, embedder=_hash_embedder).fit(texts, Y)
+    clf.save(tmp_path)
+    meta = json.loads((tmp_path / "head.json").read_text())
+    meta["format"] = 2
+    del meta["cues"], meta["params"]["cues"], meta["params"]["cue_scale"]
+    (tmp_path / "head.json").write_text(json.dumps(meta))
+    back = ThemeClassifier.load(tmp_path, embedder=_hash_embedder)
+    assert back.cue_features_ is None and back.n_features_in_ == 64
+    np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+
+
+def test_cues_count_the_codebook_words_and_ignore_case():
+    from models.cues import CUES, CueFeatures
+
+    cues = CueFeatures()
+    names = list(CUES)
+    F = cues.transform(["IAEA inspectors went back to Natanz and Fordow to check enrichment.", "Tariffs on steel rose."])
+    nonprolif = names.index("nonproliferation")
+    # IAEA, inspectors, Natanz, Fordow, enrichment: 5 hits of 4 terms (Natanz and Fordow are one term, the sites)
+    assert F[0, nonprolif] == pytest.approx(np.log1p(5))
+    assert F[0, len(names) + nonprolif] == pytest.approx(np.log1p(4))
+    assert F[1, nonprolif] == 0 and F[1, names.index("other_deterring")] > 0

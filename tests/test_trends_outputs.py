@@ -178,7 +178,7 @@ def test_monthly_table_keeps_its_columns_first_and_adds_the_new_ones(built):
     assert list(monthly.columns[:11]) == ["period", "source", "theme", "passages", "documents", "theme_passages",
                                           "theme_documents", "share", "doc_share", "mean_probability", "model_version"]
     assert list(monthly.columns[11:]) == ["prevalence", "prevalence_low", "prevalence_high", "complete", "period_start",
-                                          "period_end"]
+                                          "period_end", "error_rates_from"]
     assert set(monthly["model_version"]) == {"v1"}
     assert set(monthly["source"]) == {"alpha", "beta", "'" + EVIL_SOURCE, "ALL"}  # nodates has no dated document
     row = monthly[(monthly["period"] == "2023-04") & (monthly["source"] == "alpha") & (monthly["theme"] == "cyber")].iloc[0]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trends.prevalence import ErrorRates, corrected_prevalence, error_rates
+from trends.prevalence import SEED_RATES_WARNING, ErrorRates, corrected_prevalence, error_rates
 from trends.reading import PassagePredictions
 from trends.tables import document_stats, trend_table
 
@@ -96,7 +96,19 @@ def _model(per_theme: dict, passages: int = 100) -> dict:
 def test_error_rates_from_model_json():
     model = _model({"cyber": {"precision": 0.8, "recall": 0.9, "support": 20, "tpr": 0.9, "fpr": 0.05, "negatives": 80}})
     rates, warnings = error_rates(model, ["cyber"])
-    assert rates == {"cyber": ErrorRates(0.9, 0.05, 20, 80)} and warnings == []
+    assert rates == {"cyber": ErrorRates(0.9, 0.05, 20, 80, "seed")} and warnings == [SEED_RATES_WARNING]
+
+
+def test_error_rates_measured_on_analysts_real_text_are_preferred_and_named():
+    model = _model({"cyber": {"precision": 0.8, "recall": 0.9, "support": 20, "tpr": 0.9, "fpr": 0.05, "negatives": 80}})
+    model["error_rates"] = {"source": "analyst", "passages": 120,
+                            "per_theme": {"cyber": {"tpr": 0.8, "fpr": 0.1, "support": 30, "negatives": 90}}}
+    rates, warnings = error_rates(model, ["cyber"])
+    assert rates == {"cyber": ErrorRates(0.8, 0.1, 30, 90, "analyst")} and warnings == []
+    # measured on the seed split: the rates are used, and the run warns that they flatter the model
+    model["error_rates"]["source"] = "seed"
+    rates, warnings = error_rates(model, ["cyber"])
+    assert rates["cyber"].source == "seed" and warnings == [SEED_RATES_WARNING]
 
 
 def test_error_rates_of_a_version_trained_before_fpr_was_recorded():
@@ -104,7 +116,7 @@ def test_error_rates_of_a_version_trained_before_fpr_was_recorded():
     rates, warnings = error_rates(_model({"cyber": {"precision": 0.75, "recall": 0.9, "support": 20}}), ["cyber"])
     assert rates["cyber"].tpr == 0.9 and rates["cyber"].negatives == 80
     assert rates["cyber"].fpr == pytest.approx(6 / 80)
-    assert warnings == []
+    assert warnings == [SEED_RATES_WARNING]
 
 
 def test_themes_without_usable_rates_get_a_warning_and_no_prevalence():

@@ -13,6 +13,7 @@ import pytest
 from policytrends import settings as S
 from tests.test_trends_outputs import _documented_columns
 from trends.build import TABLES
+from trends.prevalence import SEED_RATES_WARNING
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,8 @@ def test_demo_corpus_gets_every_table_documented(demo_outputs):
     assert monthly["prevalence"].notna().any()  # the seed model records tpr and fpr
     evidence = pd.read_csv(out / S.THEME_EVIDENCE)
     assert len(evidence) > 100 and evidence["text"].str.len().max() <= 300
-    assert summary["warnings"] == []
+    # The seed model's error rates come from the seed split: the run says so, and nothing else.
+    assert summary["warnings"] == [SEED_RATES_WARNING]
 
 
 def _render(html: Path, png: Path, profile: Path) -> None:
@@ -82,3 +84,13 @@ def test_report_opens_in_headless_chromium_and_shows_the_charts(demo_outputs, tm
     bare.write_text(re.sub(r'src="data:image/png;base64,[^"]+"', 'src=""', html), encoding="utf-8")
     _render(bare, tmp_path / "bare.png", tmp_path / "profile2")
     assert all(n < 50 for n in _chart_pixels(tmp_path / "bare.png"))
+
+
+def test_the_report_says_where_the_error_rates_come_from(demo_outputs):
+    out, _ = demo_outputs
+    html = (out / S.TRENDS_REPORT).read_text(encoding="utf-8")
+    assert "Measured on the seed labels' held-out split" in html  # the demo model has no analyst labels
+    assert "<th>labels</th>" in html and "<td>seed</td>" in html
+    monthly = pd.read_csv(out / S.THEME_TRENDS_MONTHLY)
+    valued = monthly[monthly["prevalence"].notna()]
+    assert set(valued["error_rates_from"]) == {"seed"}

@@ -179,11 +179,10 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
                                     "(run `policytrends crawl` or `policytrends run` first)")
         raise PolicyTrendsError(f"no predictions by model {version} in the store (run `policytrends run` to classify the passages)")
     themes = [str(t) for t in model["themes"]]
-    rates, warnings = error_rates(model, themes)
+    rates, rate_warnings = error_rates(model, themes)
     docs = read_documents(store)
     pp, rows_read = read_predictions(store, version, themes, outputs_dir / S.PREDICTION_SNAPSHOTS if snapshot else None)
-    warnings += _drop_future_dates(docs, now)
-    warnings += _undated_warnings(docs)
+    warnings = _drop_future_dates(docs, now) + _undated_warnings(docs) + rate_warnings  # the corpus first, then the model
     lap("read")
     checkpoint("aggregate.read")
 

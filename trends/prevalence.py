@@ -6,8 +6,10 @@ for ``p`` gives the adjusted classify-and-count estimate
 
     p = (q - fpr) / (tpr - fpr),  clipped to [0, 1].
 
-``tpr`` and ``fpr`` are the current model's rates on its held-out labels (``model.json``,
-``metrics.heldout.per_theme``). The interval adds two sources of uncertainty:
+``tpr`` and ``fpr`` are the current model's validated rates (``model.json``, ``error_rates``):
+measured on analysts' labels of real text when the model was trained with any, else on the
+seed labels' held-out split, which overstates recall and understates false positives on real
+commentary (the run then warns). The interval adds two sources of uncertainty:
 
 - the period's own count: a Wilson interval for ``q`` (sound for few passages and for
   shares of 0 or 1), mapped through the correction, so it widens when ``n`` is small;
@@ -40,19 +42,28 @@ class ErrorRates:
     fpr: float
     positives: int
     negatives: int
+    source: str = "seed"  # which labels they were measured on: "analyst" (real text) or "seed"
 
     @property
     def usable(self) -> bool:
         return self.positives > 0 and self.negatives > 0 and self.tpr - self.fpr >= MIN_SEPARATION
 
 
+SEED_RATES_WARNING = ("the corrected prevalence uses error rates measured on the seed labels (text written for the project), "
+                      "which overstate recall and understate false positives on real commentary: label about 120 passages "
+                      "of your corpus (`policytrends label-queue`) and retrain with them")
+
+
 def error_rates(model_info: dict, themes: list[str]) -> tuple[dict[str, ErrorRates], list[str]]:
     """Per-theme rates from a version's ``model.json``, and warnings for themes without usable ones.
 
-    Versions trained before ``tpr``/``fpr`` were recorded have precision, recall, support and
-    the held-out size; the false-positive count follows from those exactly.
+    ``error_rates`` names the labels the rates were measured on. Versions trained before it was
+    recorded have their held-out metrics; before ``tpr``/``fpr`` were recorded, precision,
+    recall, support and the held-out size, from which the false-positive count follows exactly.
     """
-    heldout = (model_info.get("metrics") or {}).get("heldout") or {}
+    recorded = model_info.get("error_rates")
+    heldout = recorded or (model_info.get("metrics") or {}).get("heldout") or {}
+    source = (recorded or {}).get("source", "seed")
     per = heldout.get("per_theme") or {}
     total = heldout.get("passages")
     rates: dict[str, ErrorRates] = {}
@@ -74,12 +85,14 @@ def error_rates(model_info: dict, themes: list[str]) -> tuple[dict[str, ErrorRat
             true_pos = tpr * support
             false_pos = true_pos * (1 - precision) / precision if precision > 0 else float("nan")
             fpr = false_pos / negatives if negatives else float("nan")
-        r = ErrorRates(tpr, fpr, support, negatives)
+        r = ErrorRates(tpr, fpr, support, negatives, source)
         if not np.isfinite(fpr) or not r.usable:
             warnings.append(f"theme {theme!r}: validated tpr {tpr:.3f} and fpr {fpr:.3f} are too close (or unknown) "
                             "to correct the share: no corrected prevalence for it")
             continue
         rates[theme] = r
+    if source == "seed" and rates:
+        warnings.append(SEED_RATES_WARNING)
     return rates, warnings
 
 

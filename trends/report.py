@@ -169,9 +169,15 @@ def _rates_html(rates: dict[str, ErrorRates], themes: list[str]) -> str:
         r = rates.get(t)
         rows.append(f"<tr><td>{escape(t)}</td>" + (
             f"<td class=num>{r.tpr:.3f}</td><td class=num>{r.fpr:.3f}</td><td class=num>{r.positives}</td>"
-            f"<td class=num>{r.negatives}</td></tr>" if r else "<td colspan=4 class=muted>not usable: raw share only</td></tr>"))
-    return ("<table><tr><th>theme</th><th>recall (tpr)</th><th>false-positive rate</th><th>held-out positives</th>"
-            "<th>held-out negatives</th></tr>" + "".join(rows) + "</table>")
+            f"<td class=num>{r.negatives}</td><td>{escape(r.source)}</td></tr>" if r else "<td colspan=5 class=muted>not usable: raw share only</td></tr>"))
+    sources = {r.source for r in rates.values()}
+    where = ("<p>Measured on analysts' labels of real text: each labelled passage scored by a model that did not train on it.</p>"
+             if sources == {"analyst"} else
+             "<p class=\"muted\">Measured on the seed labels' held-out split: text written for the project, on which the model "
+             "does better than on real commentary. The corrected prevalence is then too low for themes the model over-tags. "
+             "Label passages of your own corpus and retrain to measure them on real text.</p>" if sources else "")
+    return (where + "<table><tr><th>theme</th><th>recall (tpr)</th><th>false-positive rate</th><th>positives</th>"
+            "<th>negatives</th><th>labels</th></tr>" + "".join(rows) + "</table>")
 
 
 def write_report(path: Path, *, model_version: str, built: datetime, monthly: pd.DataFrame, spikes: pd.DataFrame,

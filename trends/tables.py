@@ -23,7 +23,8 @@ MONTHLY_COLUMNS = [
     "share", "doc_share", "mean_probability", "model_version",
 ]
 # Added by the error-corrected version of the table, after the original ones.
-TREND_COLUMNS = MONTHLY_COLUMNS + ["prevalence", "prevalence_low", "prevalence_high", "complete", "period_start", "period_end"]
+TREND_COLUMNS = MONTHLY_COLUMNS + ["prevalence", "prevalence_low", "prevalence_high", "complete", "period_start", "period_end",
+                                   "error_rates_from"]
 COOCCURRENCE_COLUMNS = [
     "year", "theme_a", "theme_b", "passages", "passages_a", "passages_b", "passages_both", "passage_jaccard",
     "documents", "documents_a", "documents_b", "documents_both", "document_jaccard", "model_version",
@@ -107,7 +108,8 @@ def trend_table(stats: pd.DataFrame, themes: list[str], freq: str, model_version
     parts = []
     for j, theme in enumerate(themes):
         k, n = wide[f"k{j}"].to_numpy(np.int64), wide["n"].to_numpy(np.int64)
-        prev, low, high = corrected_prevalence(k, n, (rates or {}).get(theme))
+        theme_rates = (rates or {}).get(theme)
+        prev, low, high = corrected_prevalence(k, n, theme_rates)
         parts.append(pd.DataFrame({
             "period": labels, "source": wide["source"], "theme": theme, "passages": n,
             "documents": wide["documents"], "theme_passages": k, "theme_documents": wide[f"d{j}"].astype(np.int64),
@@ -115,6 +117,7 @@ def trend_table(stats: pd.DataFrame, themes: list[str], freq: str, model_version
             "mean_probability": _ratio(wide[f"s{j}"], n).round(4), "model_version": model_version,
             "prevalence": prev.round(4), "prevalence_low": low.round(4), "prevalence_high": high.round(4),
             "complete": complete, "period_start": P.iso(first), "period_end": P.iso(after - 1),
+            "error_rates_from": theme_rates.source if theme_rates else "",
             "_order": np.arange(len(wide)),
         }))
     out = pd.concat(parts, ignore_index=True).sort_values(["_order", "theme"], kind="stable")
