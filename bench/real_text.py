@@ -35,7 +35,7 @@ import pandas as pd  # noqa: E402
 from models import labels as L  # noqa: E402
 from models.baselines import KeywordMatcher  # noqa: E402
 from models.classifier import ThemeClassifier  # noqa: E402
-from models.training import analyst_weight, evaluate  # noqa: E402
+from models.training import BLEND_WEIGHT, analyst_weight, evaluate, new_classifier  # noqa: E402
 from policytrends.settings import PROJECT_ROOT, SEED_LABELS  # noqa: E402
 
 DEV = PROJECT_ROOT.parent / "shared" / "benchmarks" / "realdev.jsonl"
@@ -76,7 +76,8 @@ def candidates(embed) -> dict:
         "keyword matcher (codebook)": lambda X, Y: KeywordMatcher().fit(Y=Y),
         "MiniLM + TF-IDF blend, no cues (previous release)": lambda X, Y: ThemeClassifier(cues=False, embedder=embed).fit(X, Y),
         "MiniLM + cues, no TF-IDF": lambda X, Y: ThemeClassifier(lexical=False, embedder=embed).fit(X, Y),
-        "MiniLM + cues, TF-IDF blend (shipped)": lambda X, Y: ThemeClassifier(embedder=embed).fit(X, Y),
+        "MiniLM + cues, TF-IDF blend, weight by cross-validation on seed": lambda X, Y: ThemeClassifier(embedder=embed).fit(X, Y),
+        f"MiniLM + cues, TF-IDF blend, weight {BLEND_WEIGHT} (shipped)": lambda X, Y: new_classifier(embed).fit(X, Y),
     }
 
 
@@ -156,8 +157,8 @@ def analyst_loop(seed: pd.DataFrame, dev: pd.DataFrame, themes: list[str], embed
         Y = pd.DataFrame(L.label_matrix(pd.concat([seed, mine]), themes), columns=themes)
         analyst = np.r_[np.zeros(len(seed), bool), np.ones(len(mine), bool)]
         weights = np.where(analyst, analyst_weight(len(seed), len(mine)), 1.0)
-        seed_only = ThemeClassifier(embedder=embed).fit(seed["text"].tolist(), pd.DataFrame(L.label_matrix(seed, themes), columns=themes))
-        with_analyst = ThemeClassifier(embedder=embed).fit(X, Y, sample_weight=weights, tune_on=analyst)
+        seed_only = new_classifier(embed).fit(seed["text"].tolist(), pd.DataFrame(L.label_matrix(seed, themes), columns=themes))
+        with_analyst = new_classifier(embed).fit(X, Y, sample_weight=weights, tune_on=analyst)
         before.append(evaluate(seed_only, rest, themes))
         after.append(evaluate(with_analyst, rest, themes))
         print(f"\nhalf {k}: {len(mine)} analyst labels (weight {weights[-1]:.1f} each), scored on the other {len(rest)}")

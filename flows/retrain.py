@@ -17,24 +17,24 @@ from policytrends.settings import Settings
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train(labels_files: list[str], force: bool) -> dict:
-    return pipeline.train_step(Settings(), [Path(p) for p in labels_files], force)
+def train(labels_files: list[str], force: bool, new_themes: list[str]) -> dict:
+    return pipeline.train_step(Settings(), [Path(p) for p in labels_files], force, new_themes)
 
 
 RETRAIN_TIMEOUT_SECONDS = 12 * 3600  # training plus reclassifying a large corpus; a hung run must not block the next
 
 
 @flow(name="retrain", timeout_seconds=RETRAIN_TIMEOUT_SECONDS)
-def retrain(labels_files: list[str], force: bool = False) -> dict:
+def retrain(labels_files: list[str], force: bool = False, new_themes: list[str] | None = None) -> dict:
     """Train a new version from label files; if promoted, reclassify and re-aggregate."""
     settings = Settings()
     settings.ensure_dirs()
     with flow_lock(settings.run_lock, "retrain"):
-        return _retrain(settings, labels_files, force)
+        return _retrain(settings, labels_files, force, new_themes or [])
 
 
-def _retrain(settings: Settings, labels_files: list[str], force: bool) -> dict:
-    trained = train(labels_files, force)
+def _retrain(settings: Settings, labels_files: list[str], force: bool, new_themes: list[str]) -> dict:
+    trained = train(labels_files, force, new_themes)
     summary = {"train": trained}
     logger = get_run_logger()
     if not trained["promoted"]:

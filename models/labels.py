@@ -36,10 +36,10 @@ def _split_labels(value) -> list[str]:
         if not all(isinstance(v, str) for v in value):
             raise LabelsError(f"a 'labels' list holds something other than theme names: {str(value)[:80]} "
                               "(write theme names as strings, e.g. [\"cyber\", \"bmd\"])")
-        return [v.strip() for v in value if v.strip()]
+        return [v.strip().casefold() for v in value if v.strip()]
     if isinstance(value, dict):
         raise LabelsError(f"a 'labels' cell is a mapping: {str(value)[:80]} (write theme names joined by ';', or a list)")
-    return [p.strip() for p in str(value).split(";") if p.strip()]
+    return [p.strip().casefold() for p in str(value).split(";") if p.strip()]
 
 
 def _dicts(value, path: Path, what: str) -> list[dict]:
@@ -171,6 +171,28 @@ def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
 
 def themes_of(df: pd.DataFrame) -> list[str]:
     return sorted({t for labels in df["labels"] for t in labels})
+
+
+def check_taxonomy(df: pd.DataFrame, known: list[str] | None, new_themes=(), where: str = "labels") -> None:
+    """Refuse theme names outside the ``known`` taxonomy unless asked for in ``new_themes``.
+
+    Names are case-folded when read, so ``Cyber`` is ``cyber``. A name a letter or two away from
+    a known theme is a typo until proven otherwise; a genuinely new theme has to be asked for.
+    """
+    if known is None:
+        return
+    import difflib
+
+    new_themes = {t.casefold() for t in new_themes}
+    unknown = sorted(set(themes_of(df)) - set(known) - new_themes)
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if close:
+            raise LabelsError(f"{where}: theme {name!r} is not in the taxonomy ({', '.join(known)}): did you mean {close[0]!r}? "
+                              "(correct the file; to add it as a new theme anyway, pass --new-theme " + name + ")")
+    if unknown:
+        raise LabelsError(f"{where}: theme(s) {', '.join(map(repr, unknown))} not in the taxonomy ({', '.join(known)}): "
+                          f"to add a theme, pass --new-theme {unknown[0]} (once per new theme); otherwise correct the file")
 
 
 def check_positives(df: pd.DataFrame, themes: list[str], where: str = "labels") -> None:

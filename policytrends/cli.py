@@ -130,7 +130,7 @@ def cmd_train(args, settings: Settings) -> int:
     from models.training import format_metrics, train
 
     result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force,
-                   store=CorpusStore(settings.db_url))
+                   store=CorpusStore(settings.db_url), new_themes=args.new_theme)
     for warning in result.warnings:
         print(f"warning: {warning}")
     print(f"seed labels overridden by analysts' labels: {result.overridden}")
@@ -151,7 +151,8 @@ def cmd_retrain(args, settings: Settings) -> int:
     from flows.retrain import retrain
 
     with _one_run_at_a_time(settings, "retrain"):
-        summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force)
+        summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force,
+                          new_themes=args.new_theme)
     t = summary["train"]
     print(t["reason"])
     if "classify" in summary:
@@ -358,14 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model version from labels; promote it only if not worse")
     p.add_argument("--labels", required=True, action="append", metavar="FILE",
                    help="CSV (text, labels joined by ';'), JSONL or Label Studio JSON; repeat to combine files "
-                        "(a passage in several files takes the labels of the last one)")
+                        "(a passage in several files takes the labels of the last one; files outside models/seed/ "
+                        "are your labels of real text: they override seed labels and weigh more)")
     p.add_argument("--force", action="store_true", help="promote even if held-out macro-F1 drops")
+    p.add_argument("--new-theme", action="append", default=[], metavar="NAME",
+                   help="a theme the labels add to the taxonomy (repeatable); without it an unknown theme is refused")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("retrain", help="the retrain flow: train, promote if not worse, reclassify the corpus, rebuild tables")
     p.add_argument("--labels", required=True, action="append", metavar="FILE",
                    help="label files as for `train` (repeatable)")
     p.add_argument("--force", action="store_true", help="promote even if held-out macro-F1 drops")
+    p.add_argument("--new-theme", action="append", default=[], metavar="NAME", help="as for `train`")
     p.set_defaults(func=cmd_retrain)
 
     p = sub.add_parser("evaluate", help="per-theme precision, recall, F1 of a model on labelled passages")

@@ -169,12 +169,13 @@ def format_summary(summary: dict, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def train_step(settings: Settings, labels_file, force: bool = False) -> dict:
+def train_step(settings: Settings, labels_file, force: bool = False, new_themes=()) -> dict:
     """Train a version from ``labels_file``; promoted only if it is not worse (see models.training)."""
     from models.registry import Registry
     from models.training import format_metrics, train
 
-    result = train(labels_file, Registry(settings.registry_dir), force=force, store=CorpusStore(settings.db_url))
+    result = train(labels_file, Registry(settings.registry_dir), force=force, store=CorpusStore(settings.db_url),
+                   new_themes=new_themes)
     log.info("trained %s\n%s", result.version, format_metrics(result.metrics, "held-out labels:"))
     log.info(result.reason)
     return {"version": result.version, "promoted": result.promoted, "reason": result.reason,

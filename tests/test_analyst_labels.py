@@ -164,3 +164,26 @@ def test_held_out_origin_survives_the_registry(folders):
     assert set(held["origin"]) == {L.SEED, L.ANALYST}
     assert (held["origin"] == L.ANALYST).sum() == sum(L.is_heldout(r["text"]) for r in _passages("real", 30, 7))
     assert isinstance(held, pd.DataFrame)
+
+
+def test_theme_names_are_case_folded_and_new_themes_must_be_asked_for(folders):
+    seed_dir, tmp = folders
+    seed = _write(seed_dir / "seed_labels.jsonl", _passages("seed", 30, 8))
+    registry = Registry(tmp / "registry")
+    train(seed, registry, embedder=_embed)
+    before = sorted(p.name for p in registry.root.iterdir())
+    rows = _passages("real", 12, 9)
+    for r in rows:
+        r["labels"] = [t.capitalize() for t in r["labels"]]  # "Cyber" beside the seed's "cyber"
+    upper = _write(tmp / "upper.jsonl", rows)
+    assert L.themes_of(L.read_labels(upper)) == sorted(THEMES)
+    typo = _write(tmp / "typo.jsonl", rows + [{"text": "A passage about hackers.", "labels": ["cybr"]}])
+    with pytest.raises(L.LabelsError, match=r"theme 'cybr' is not in the taxonomy .*did you mean 'cyber'\?"):
+        train([seed, typo], registry, embedder=_embed)
+    new = _write(tmp / "new.jsonl", rows + [{"text": f"Orbital debris report {i}: tariffs harvest.", "labels": ["space"]}
+                                            for i in range(14)])
+    with pytest.raises(L.LabelsError, match=r"theme\(s\) 'space' not in the taxonomy .*pass --new-theme space"):
+        train([seed, new], registry, embedder=_embed)
+    assert sorted(p.name for p in registry.root.iterdir()) == before  # nothing written
+    result = train([seed, new], registry, embedder=_embed, new_themes=["Space"])
+    assert "space" in registry.get(result.version).themes

@@ -66,7 +66,7 @@ def test_label_studio_export_adds_a_fifth_theme_end_to_end(demo_corpus, prefect_
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export))
 
-    summary = retrain(labels_files=[str(SEED_LABELS), str(path)])
+    summary = retrain(labels_files=[str(SEED_LABELS), str(path)], new_themes=["energy"])
     assert summary["train"]["promoted"], summary["train"]["reason"]
     new = Registry(demo_corpus.registry_dir).require_current()
     assert new.version != old.version and "energy" in new.themes
