@@ -44,7 +44,8 @@ def _passages(prefix: str, n_per_theme: int, seed: int) -> list[dict]:
         for i in range(n_per_theme):
             picked = rng.choice(words.split(), size=4, replace=False)
             filler = rng.choice(WORDS[""].split(), size=3, replace=False)
-            rows.append({"text": f"{prefix} {i} {theme or 'none'}: " + " ".join([*picked, *filler]) + ".",
+            # a token of its own per passage (no word shared with others but the theme's and the filler)
+            rows.append({"text": f"{prefix}{i}{theme[:2]}: " + " ".join([*picked, *filler]) + ".",
                          "labels": [theme] if theme else []})
     return rows
 
@@ -133,10 +134,10 @@ def test_the_gate_compares_on_real_text_not_on_the_seed_split(folders):
     seed = _write(seed_dir / "seed_labels.jsonl", seed_rows)
     registry = Registry(tmp / "registry")
     train(seed, registry, embedder=_embed)
-    # The analyst's corpus uses "interceptors" for something else: those passages carry no theme.
+    # In the analyst's corpus the missile-defence words mean something else: those passages carry no theme.
     real = _passages("real", 40, 5)
     for r in real:
-        if r["labels"] == ["bmd"] and "interceptors" in r["text"]:
+        if r["labels"] == ["bmd"]:
             r["labels"] = []
     mine = _write(tmp / "analyst.jsonl", real)
     result = train([seed, mine], registry, embedder=_embed)

@@ -224,3 +224,13 @@ def test_cues_count_the_codebook_words_and_ignore_case():
     assert F[0, nonprolif] == pytest.approx(np.log1p(5))
     assert F[0, len(names) + nonprolif] == pytest.approx(np.log1p(4))
     assert F[1, nonprolif] == 0 and F[1, names.index("other_deterring")] > 0
+
+
+def test_the_real_text_figure_was_measured_on_the_shipped_seed_labels():
+    """Model cards quote models/seed/real_text.json for models trained from exactly these labels:
+    change the seed labels and `bench/real_text.py --record` must be run again."""
+    from models.labels import REAL_TEXT_RECORD, data_hash
+
+    record = json.loads(REAL_TEXT_RECORD.read_text(encoding="utf-8"))
+    assert record["data_hash"] == data_hash(read_labels(SEED_LABELS)), "run bench/real_text.py --record"
+    assert 0 < record["macro_f1"] <= 1 and record["passages"] > 0
