@@ -282,8 +282,9 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
     if current is not None:
         gate_name = f"{len(gate_df)} held-out passages" + (" of analysts' real text" if gate_df is real_df else "")
         new_f1 = evaluate(clf, gate_df, gate_themes)["macro_f1"]
-        prev_metrics = evaluate(current.load(embedder=embedder), eval_df, eval_themes)
-        prev_f1 = evaluate(current.load(embedder=embedder), gate_df, gate_themes)["macro_f1"]
+        previous = current.load(embedder=embedder)
+        prev_metrics = evaluate(previous, eval_df, eval_themes)
+        prev_f1 = evaluate(previous, gate_df, gate_themes)["macro_f1"]
         if new_f1 >= prev_f1:
             reason = f"promoted: macro-F1 {new_f1:.3f} >= current {current.version} {prev_f1:.3f} on the same {gate_name}"
         elif force:

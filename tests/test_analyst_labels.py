@@ -7,7 +7,6 @@ bench/real_text.py); the label files are generated here, the seed folder is a te
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from models import labels as L
 from models.registry import Registry
 from models.training import ANALYST_SHARE, MIN_REAL_GATE, analyst_weight, evaluate, train
+from tests.helpers import hash_embedder
 from trends.prevalence import SEED_RATES_WARNING, error_rates
 
 THEMES = ("deterrence", "cyber", "bmd", "counterterrorism")
@@ -30,11 +30,7 @@ WORDS = {
 
 
 def _embed(texts):
-    out = np.zeros((len(texts), 96), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 96] += 1
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+    return hash_embedder(texts, dim=96)
 
 
 def _passages(prefix: str, n_per_theme: int, seed: int) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -16,15 +15,9 @@ from models.registry import Registry
 from models.training import evaluate, format_metrics, train
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import SEED_LABELS
+from tests.helpers import hash_embedder
 
-
-def _hash_embedder(texts):
-    """A tiny deterministic bag-of-words embedder: fast tests of the estimator API."""
-    out = np.zeros((len(texts), 64), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in t.lower().split():
-            out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+_hash_embedder = hash_embedder  # 64 dimensions
 
 
 TOY = [
