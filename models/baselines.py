@@ -1,6 +1,6 @@
 """Baselines the classifier must beat, measured on the same held-out labels.
 
-- ``KeywordMatcher``: a careful keyword matcher written from the codebook (shared/CODEBOOK.md):
+- ``KeywordMatcher``: a careful keyword matcher written from the codebook (docs/codebook.md):
   a theme fires when the passage names one of its strong terms, or at least two of its weaker
   ones. No training.
 - ``TfidfBaseline``: TF-IDF word n-grams and one logistic regression per theme, thresholds at 0.5.

@@ -118,7 +118,7 @@ def label_studio_config(themes: list[str]) -> str:
     choices = "\n".join(f"    <Choice value={quoteattr(t)}/>" for t in themes)
     return f"""<View>
   <Text name="text" value="$text"/>
-  <Header value="Themes discussed substantively (leave all unticked for none; see CODEBOOK.md)"/>
+  <Header value="Themes discussed substantively (leave all unticked for none; see docs/codebook.md)"/>
   <Choices name="themes" toName="text" choice="multiple" showInline="true">
 {choices}
   </Choices>

@@ -1,7 +1,7 @@
 """The codebook's decision rules as cases (tests/fixtures/codebook_cases.jsonl), checked on the seed model.
 
 Each case is a passage written for one of the fourteen decision rules of the codebook
-(docs/CODEBOOK.md), or for a theme's definition, with the labels the codebook demands and
+(docs/codebook.md), or for a theme's definition, with the labels the codebook demands and
 the side of the rule it sits on: ``applies`` (the rule makes a theme apply) or ``does not
 apply`` (the rule keeps a theme away). Every rule has cases on both sides. The model must get
 nearly all of them exactly right; every miss is printed with its rule, so a model that
