@@ -130,7 +130,8 @@ def _authors(value) -> list[str]:
 def document_from_row(row: dict):
     """The :class:`corpus.store.Document` for one row, or :class:`RowError` naming the bad column."""
     from corpus.store import Document
-    from crawlers.extract import canonicalize_url, content_hash
+    from corpus.urls import canonicalize_url
+    from crawlers.extract import content_hash
 
     url = _text(row, "url")
     if not url:

@@ -14,10 +14,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import html as lxml_html
 
+# URL keys moved to corpus.urls (the importer needs them too); re-exported for older imports.
+from corpus.urls import TRACKING_PARAMS, BadURLError, canonicalize_url, clean_request_url, rebase_url  # noqa: F401
 from policytrends.errors import PolicyTrendsError
 
 MIN_BODY_WORDS = 40  # shorter than this is a stub, a landing page or an error page
@@ -27,7 +28,6 @@ ARTICLE_TYPES = {
     "article", "newsarticle", "report", "blogposting", "scholarlyarticle", "analysisnewsarticle",
     "opinionnewsarticle", "reportagenewsarticle", "techarticle", "webpage",
 }
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|ref|ref_src|cmpid|s_cid)$", re.I)
 
 
 # UTF-8 read as cp1252/latin-1 leaves these pairs behind ("â€™" for "’", "Ã©" for "é").
@@ -40,10 +40,6 @@ class ExtractionError(PolicyTrendsError, ValueError):
     def __init__(self, message: str, kind: str = "unusable"):
         super().__init__(message)
         self.kind = kind
-
-
-class BadURLError(PolicyTrendsError, ValueError):
-    """A link that is not a URL (a bad port, a broken IPv6 address): skipped and counted."""
 
 
 @dataclass
@@ -71,55 +67,6 @@ class Extracted:
 
 
 # --------------------------------------------------------------------------- URLs and hashes
-def canonicalize_url(url: str) -> str:
-    """A stable key for an article URL.
-
-    Lower-cases scheme and host, drops ``www.``, default ports, fragments, tracking
-    parameters (``utm_*``, ``fbclid``...) and a trailing slash; sorts the query.
-
-    >>> canonicalize_url("HTTPS://www.Example.org/a/b/?utm_source=x&id=2#top")
-    'https://example.org/a/b?id=2'
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:  # "[::1" (bad IPv6 literal), ":99999" or ":x" (bad port)
-        raise BadURLError(f"not a valid URL: {url[:200]!r} ({exc})") from None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
-    if ":" in host:  # IPv6 literal: keep its brackets
-        host = f"[{host}]"
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path or "/")
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/")
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)))
-    return urlunsplit((scheme, netloc, path, query, ""))
-
-
-def clean_request_url(url: str) -> str:
-    """The URL to fetch: tracking parameters and fragment dropped, everything else kept.
-
-    >>> clean_request_url("http://127.0.0.1:8000/a/x/?utm_source=rss&page=2#comments")
-    'http://127.0.0.1:8000/a/x/?page=2'
-    """
-    parts = urlsplit(url.strip())
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-def rebase_url(url: str, base: str) -> str:
-    """``url``'s path and query under another scheme and host.
-
-    >>> rebase_url("http://127.0.0.1:8123/blog/a.html?x=1", "https://harborview.example")
-    'https://harborview.example/blog/a.html?x=1'
-    """
-    parts, b = urlsplit(url), urlsplit(base)
-    return urlunsplit((b.scheme, b.netloc, parts.path, parts.query, ""))
-
-
 def content_hash(title: str, body: str) -> str:
     """Hash of what we extracted, so a re-fetched page with the same text counts as unchanged."""
     norm = " ".join(title.split()) + "\n" + "\n".join(" ".join(p.split()) for p in body.split("\n"))

@@ -31,7 +31,7 @@ from twisted.internet.error import (
 )
 from twisted.web._newclient import ResponseNeverReceived
 
-from crawlers.extract import canonicalize_url, clean_request_url, rebase_url
+from corpus.urls import canonicalize_url, clean_request_url, rebase_url
 from crawlers.items import PageItem
 from crawlers.sources import Source, load_sources
 
