@@ -170,8 +170,79 @@ def parse_sources(data, path: Path) -> list[Source]:
     return out
 
 
+# A sources file is a few kilobytes written by hand. These bounds are far above any real one and
+# far below what hurts: YAML aliases can repeat a node exponentially (9 levels of 9 aliases in
+# 600 bytes name 387 million strings), and nesting deeper than Python's recursion limit crashes
+# the composer.
+MAX_YAML_NODES = 100_000  # nodes, counting each alias as a copy of what it names
+MAX_YAML_DEPTH = 64  # nested lists and mappings
+MAX_MESSAGE = 600  # characters of an error message: a quoted value never floods the terminal
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing while it composes (before any Python object is built) a
+    document whose aliases expand past MAX_YAML_NODES nodes or that nests past MAX_YAML_DEPTH."""
+
+    def __init__(self, text: str, path: Path):
+        super().__init__(text)
+        self.path = path
+        self.depth = 0
+        self.sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded
+
+    def _refuse(self, problem: str, fix: str, mark=None):
+        mark = mark or self.peek_event().start_mark
+        raise SourcesError(f"sources file {self.path} at line {mark.line + 1}, column {mark.column + 1}: {problem} ({fix})")
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            target = self.anchors.get(self.peek_event().anchor)
+            if target is not None and id(target) not in self.sizes:
+                self._refuse("an alias names the list or mapping it is inside", "remove the alias")
+            return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_YAML_DEPTH:
+            self._refuse(f"lists or mappings nested more than {MAX_YAML_DEPTH} deep",
+                         "a sources file needs a few levels: check the brackets")
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self.sizes[id(k)] + self.sizes[id(v)] for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self.sizes[id(v)] for v in node.value)
+        else:
+            size = 1
+        if size > MAX_YAML_NODES:
+            self._refuse(f"more than {MAX_YAML_NODES:,} values once its aliases (*name) are expanded",
+                         "use an alias only for a small shared setting such as politeness, or write the values out",
+                         node.start_mark)
+        self.sizes[id(node)] = size
+        return node
+
+
+def _capped(message: str) -> str:
+    """``message`` cut in its middle to MAX_MESSAGE characters: the start names the problem, the end the fix."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    tail = message[-150:]
+    return f"{message[: MAX_MESSAGE - len(tail) - 40]} ... [{len(message):,} characters, cut] ... {tail}"
+
+
+def _strings_are_strings(data, path: Path) -> None:
+    """Refuse a field meant as text given as a list, mapping or number, before anything quotes or converts it."""
+    entries = data.get("sources") if isinstance(data, dict) else None
+    for i, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+        if not isinstance(entry, dict):
+            continue
+        for key in ("name", "title", "canonical_base"):
+            value = entry.get(key)
+            if value is not None and not isinstance(value, str):
+                where = f"source {entry['name']!r}" if isinstance(entry.get("name"), str) else f"source #{i}"
+                raise SourcesError(f"{path}: {where}: '{key}' must be a string, got a {type(value).__name__} "
+                                   f"(write {key}: \"...\" with the text in quotes)")
+
+
 def load_sources(path: str | Path) -> list[Source]:
-    """Read and validate a sources YAML file."""
+    """Read and validate a sources YAML file; every refusal is a SourcesError of at most MAX_MESSAGE characters."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -180,12 +251,21 @@ def load_sources(path: str | Path) -> list[Source]:
     except UnicodeDecodeError:
         raise SourcesError(f"sources file {path} is not UTF-8 text (save it as UTF-8 YAML)") from None
     try:
-        data = yaml.safe_load(text)
+        loader = _BoundedLoader(text, path)  # refuses unprintable characters already
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SourcesError(f"sources file {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)} (fix the syntax)") from None
-    return parse_sources(data, path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SourcesError(_capped(f"sources file {path} is not valid YAML{at}: {problem} (fix the syntax)")) from None
+    try:
+        _strings_are_strings(data, path)
+        return parse_sources(data, path)
+    except SourcesError as exc:
+        raise SourcesError(_capped(str(exc))) from None
 
 
 DEMO_SOURCES_TEMPLATE = Path(__file__).resolve().parent / "sources" / "demo.yaml"
