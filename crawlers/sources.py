@@ -15,12 +15,25 @@ A source is data, not code. Example entry::
         politeness: {download_delay: 1.0, concurrency: 2, timeout: 30}
         canonical_base: https://example.org # optional: store URLs under this public address,
                                             # whatever address the pages were fetched from
+        since: 2020-01-01                   # optional: articles published or last modified before
+                                            # this date are not fetched (default: all of them)
+        max_new_articles: 1000              # new articles fetched per run at most; the rest wait,
+                                            # newest first, for the next runs (default 1000)
+        time_budget: 1h                     # a run stops asking for articles after this long
+                                            # (seconds, or 90s / 45m / 2h; default 1h)
+        robots_sitemaps: true               # with no sitemap configured, read the Sitemap: lines
+                                            # of the site's robots.txt (default true)
+
+A first crawl of a big site (tens of thousands of sitemap URLs) thus spreads over several
+nightly runs, each fetching the newest of what is still waiting; the crawl report says how
+many are waiting.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,7 +47,15 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEYS = {
     "name", "title", "discovery", "article_patterns", "follow_patterns", "skip_patterns",
     "allowed_domains", "selectors", "politeness", "canonical_base",
+    "since", "max_new_articles", "time_budget", "robots_sitemaps",
 }
+# A nightly run on a real think tank at a polite 3 s a page: 1,000 new articles take under an
+# hour, and a run stops asking for more after an hour whatever the page count. A first crawl of
+# 20,000 to 60,000 sitemap URLs is spread over nights instead of holding one run for days.
+DEFAULT_MAX_NEW_ARTICLES = 1000
+DEFAULT_TIME_BUDGET = 3600.0  # seconds
+MAX_TIME_BUDGET = 24 * 3600.0
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,10 @@ class Source:
     concurrency: int = 2
     canonical_base: str | None = None
     timeout: float = 30.0
+    since: datetime | None = None  # aware (UTC midnight of the date given)
+    max_new_articles: int = DEFAULT_MAX_NEW_ARTICLES
+    time_budget: float = DEFAULT_TIME_BUDGET  # seconds
+    robots_sitemaps: bool = True
 
     def start_urls(self) -> list[tuple[str, str]]:
         """(kind, url) pairs to begin discovery from."""
@@ -83,6 +108,47 @@ def _regexes(path: Path, where: str, value, key: str) -> list[str]:
         except re.error as exc:
             _fail(path, where, f"{key} pattern {p!r} is not a valid regular expression: {exc}", "fix the pattern")
     return patterns
+
+
+def _since(path: Path, where: str, value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # YAML reads 2020-01-01T00:00:00Z as a datetime
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):  # and 2020-01-01 as a date
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return _since(path, where, date.fromisoformat(value.strip()))
+        except ValueError:
+            pass
+    _fail(path, where, f"'since' must be a date, got {value!r}", "write since: 2020-01-01")
+    return None
+
+
+def _max_new(path: Path, where: str, value) -> int:
+    if value is None:
+        return DEFAULT_MAX_NEW_ARTICLES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        _fail(path, where, f"'max_new_articles' must be a whole number of at least 1, got {value!r}",
+              f"e.g. max_new_articles: {DEFAULT_MAX_NEW_ARTICLES}")
+    return value
+
+
+def _time_budget(path: Path, where: str, value) -> float:
+    """Seconds, from a number of seconds or a duration such as ``90s``, ``45m``, ``2h``, ``1h30m``."""
+    if value is None:
+        return DEFAULT_TIME_BUDGET
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)) and any(m.groups()):
+        h, mins, s = (float(g or 0) for g in m.groups())
+        seconds = h * 3600 + mins * 60 + s
+    if seconds is None or not 0 < seconds <= MAX_TIME_BUDGET:
+        _fail(path, where, f"'time_budget' must be a duration above 0 and at most 24h, got {value!r}",
+              "e.g. time_budget: 45m (or a number of seconds)")
+    return seconds
 
 
 def parse_sources(data, path: Path) -> list[Source]:
@@ -148,6 +214,9 @@ def parse_sources(data, path: Path) -> list[Source]:
         unknown_polite = set(polite) - {"download_delay", "concurrency", "timeout"}
         if unknown_polite:
             _fail(path, where, f"unknown politeness key(s) {sorted(unknown_polite)}", "use download_delay, concurrency, timeout")
+        robots = entry.get("robots_sitemaps", True)
+        if not isinstance(robots, bool):
+            _fail(path, where, f"'robots_sitemaps' must be true or false, got {robots!r}", "write robots_sitemaps: false")
         base = entry.get("canonical_base")
         if base is not None and (not isinstance(base, str) or urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).hostname):
             _fail(path, where, f"canonical_base must be an http(s) URL, got {base!r}", "e.g. https://example.org")
@@ -165,6 +234,10 @@ def parse_sources(data, path: Path) -> list[Source]:
                 concurrency=conc,
                 canonical_base=base,
                 timeout=float(timeout),
+                since=_since(path, where, entry.get("since")),
+                max_new_articles=_max_new(path, where, entry.get("max_new_articles")),
+                time_budget=_time_budget(path, where, entry.get("time_budget")),
+                robots_sitemaps=robots,
             )
         )
     return out
