@@ -35,6 +35,9 @@ class CrawlReport:
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     exit_code: int = 0
+    # "source 'x': 1000 fetched, 23417 waiting for the next runs": a first crawl of a big site
+    # spread over nights by max_new_articles / time_budget (see progress_notes).
+    notes: list[str] = field(default_factory=list)
     log_file: str | None = None
 
     @property
@@ -51,6 +54,8 @@ COUNT_KEYS = (
     "pages_fetched",              # article bodies downloaded (HTTP 200)
     "not_modified",               # asked conditionally, server said 304: no body downloaded
     "skipped_unchanged_lastmod",  # sitemap lastmod unchanged: not requested at all
+    "skipped_before_since",       # sitemap lastmod (or dated URL) before the source's `since`: not requested
+    "waiting",                    # articles left for the next run by max_new_articles or time_budget
     "documents_new", "documents_updated", "documents_unchanged",
     "duplicates_dropped",         # same article under another URL: stored once
     "extraction_failed",          # no usable article in the page (binary, empty, garbled...)
@@ -234,7 +239,16 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
         raise failure
     report = CrawlReport(sources=sources, exit_code=exit_code, log_file=str(log_path))
     report.warnings = review_run(report.sources, db_url, log_path)
+    report.notes = progress_notes(report.sources)
+    for note in report.notes:
+        log.info(note)
     return report
+
+
+def progress_notes(sources: dict[str, dict]) -> list[str]:
+    """One line per source with articles still waiting: how many this run fetched, how many wait."""
+    return [f"source {name!r}: {c.get('pages_fetched', 0)} fetched, {c['waiting']} waiting for the next run"
+            for name, c in sorted(sources.items()) if c.get("waiting")]
 
 
 def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> list[str]:
@@ -255,8 +269,13 @@ def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> l
         if counts.get("blocked_offsite"):
             warnings.append(f"source {name!r}: {counts['blocked_offsite']} redirect(s) to other sites not followed")
         for key, value in sorted(counts.items()):
-            if key.startswith("failed/") and value:
+            if key.startswith("failed/sitemap_") and value:  # named by crawlers.sitemaps
+                warnings.append(f"source {name!r}: {value} sitemap(s) refused or read in part: {key.removeprefix('failed/')}")
+            elif key.startswith("failed/") and value:
                 warnings.append(f"source {name!r}: {value} page(s) failed with {key.removeprefix('failed/')}")
+        if counts.get("sitemap_bad_entries"):
+            warnings.append(f"source {name!r}: {counts['sitemap_bad_entries']} sitemap entries unreadable (an XML entity "
+                            f"or broken markup): skipped, the others read (see {log_path})")
         if counts.get("extraction_failed"):
             warnings.append(f"source {name!r}: {counts['extraction_failed']} page(s) had no extractable article (see {log_path})")
         words = counts.get("median_body_words")
