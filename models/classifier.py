@@ -30,6 +30,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
+from models.encoder import bound_texts
+
 Embedder = Callable[[Sequence[str]], np.ndarray]
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 WEIGHT_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -111,7 +113,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
         weight and the thresholds (labels of real text); default all. A mask that holds too few
         positives of a theme to choose its threshold falls back to all texts for that theme.
         """
-        X = list(X)
+        X = bound_texts(X)  # a multi-megabyte cell would take minutes in every view
         if isinstance(Y, pd.DataFrame):
             themes, Y = list(Y.columns), Y.to_numpy()
         else:
@@ -179,7 +181,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
 
     def predict_proba(self, X: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         """(n, themes) probabilities; pass precomputed ``embeddings`` to skip the encoder."""
-        X = list(X)
+        X = bound_texts(X)
         if not X:
             return np.zeros((0, len(self.classes_)))
         emb = self._embed(X) if embeddings is None else np.asarray(embeddings, dtype=np.float32)

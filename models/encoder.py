@@ -9,6 +9,11 @@ into overlapping windows, each window is encoded, and the token-weighted mean of
 is the text's embedding (``long_text="pool"``). Cutting off (``"truncate"``) drops whatever a
 long passage says after its first 200 words; ``bench/long_passages.py`` measures the difference.
 Passages from the segmenter fit one window, so this matters for ``classify`` on user files.
+
+What a passage may carry is bounded: its first ``MAX_CHARS`` characters (for the encoder, the
+TF-IDF view and the cues alike, see :func:`bound_texts`) and, of those, at most ``MAX_WINDOWS``
+windows. A 10 MB cell would otherwise be ~9,000 windows, over an hour of encoding on two cores
+with nothing to show for it: pooled over that many windows, any one paragraph is noise.
 """
 
 from __future__ import annotations
@@ -25,6 +30,20 @@ ENCODER_ID = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model was trained with 256 word pieces; passages are cut to ~220 words
 STRIDE = 32  # word pieces shared by neighbouring windows of a long text
 LONG_TEXT = ("pool", "truncate")
+# About 3,000 words, a long op-ed or ten segmenter passages; ~16 windows of English, ~1 s to encode.
+MAX_CHARS = 20_000
+# Text of one word piece per character or so (digits, CJK, symbols) still stops here.
+MAX_WINDOWS = 16
+
+
+def bound_texts(texts: Sequence[str]) -> list[str]:
+    """Each text cut to its first ``MAX_CHARS`` characters: what every view of a passage reads."""
+    return [t[:MAX_CHARS] if isinstance(t, str) else t for t in texts]
+
+
+def over_bound(texts: Sequence[str]) -> int:
+    """How many texts :func:`bound_texts` cuts, for a warning."""
+    return sum(isinstance(t, str) and len(t) > MAX_CHARS for t in texts)
 
 
 def model_dir():
@@ -58,7 +77,9 @@ class Encoder:
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.long_text = long_text
-        # Part of every cached embedding's key: change it when the vectors change.
+        # Part of every cached embedding's key: change it when the vectors change. The bounds
+        # (MAX_CHARS, MAX_WINDOWS) are not in it: they change only texts beyond them, which the
+        # segmenter never produces, and a new id would re-encode the whole corpus.
         self.id = f"{ENCODER_ID}@{max_tokens}" + ("+pool" if long_text == "pool" else "")
         self._torch = torch
 
@@ -67,13 +88,14 @@ class Encoder:
         inner = self.max_tokens - 2  # room for [CLS] and [SEP]
         step = inner - STRIDE
         cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
-        ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        # Cut before tokenizing: the tokenizer alone takes seconds per 10 MB.
+        ids = self.tokenizer(bound_texts(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         windows, owner = [], []
         for i, toks in enumerate(ids):
             if self.long_text == "truncate" or len(toks) <= inner:
                 starts = [0]
             else:
-                starts = list(range(0, len(toks) - STRIDE, step))
+                starts = list(range(0, len(toks) - STRIDE, step))[:MAX_WINDOWS]
             for s in starts:
                 windows.append([cls, *toks[s : s + inner], sep])
                 owner.append(i)

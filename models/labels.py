@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from models.encoder import MAX_CHARS, over_bound
 from policytrends.errors import PolicyTrendsError
+from policytrends.settings import not_utf8
 
+log = logging.getLogger("policytrends.labels")
 MIN_POSITIVES = 10  # below this a theme cannot be learned or evaluated meaningfully
 HELDOUT_FRACTION = 0.2
 # Label files shipped with the code (text written for the project) are "seed" labels; every other
@@ -27,6 +31,22 @@ REAL_TEXT_RECORD = SEED_FOLDER / "real_text.json"
 
 class LabelsError(PolicyTrendsError):
     pass
+
+
+def check_utf8(path: Path) -> None:
+    """Refuse a file that is not UTF-8 with the byte, its line and the fix (pandas names the byte only)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabelsError(f"{path} is not UTF-8 text ({not_utf8(exc)}; saved as Latin-1 or Windows-1252?): "
+                          "save it as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
+
+
+def shown_columns(columns, limit: int = 8) -> str:
+    """The first few column names, for a message: a JSON object read as a table can have thousands."""
+    names = [str(c)[:40] for c in columns]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{names[:limit]}{more}"
 
 
 def _split_labels(value) -> list[str]:
@@ -50,6 +70,35 @@ def _dicts(value, path: Path, what: str) -> list[dict]:
         raise LabelsError(f"{path}: not a Label Studio export: {what} should be a list of objects, got {str(value)[:80]} "
                           "(export the project again as JSON)")
     return value
+
+
+def _is_task(value) -> bool:
+    return isinstance(value, dict) and "data" in value
+
+
+def _json_records(data, path: Path) -> list | dict:
+    """A ``.json`` labels file as a list of Label Studio tasks or of ``{text, labels}`` records.
+
+    Label Studio exports a list of tasks; its API and hand-made files also come as
+    ``{"tasks": [...]}``, a dict of tasks keyed by id, or one task: all read as the list.
+    """
+    fix = ("export the project from Label Studio as JSON (a list of tasks), or write the labels as a list of "
+           '{"text": ..., "labels": [...]} objects or as JSONL')
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, dict):
+        kind = "string" if isinstance(data, str) else "null" if data is None else "true/false" if isinstance(data, bool) else "number"
+        raise LabelsError(f"{path}: the file holds a JSON {kind}, not a list of labelled passages; {fix}")
+    if isinstance(data.get("tasks"), list):
+        return data["tasks"]
+    if _is_task(data) or {"text", "labels"} <= data.keys() and not isinstance(data["text"], list):
+        return [data]
+    if data and all(_is_task(v) for v in data.values()):  # keyed by task id
+        return list(data.values())
+    if {"text", "labels"} <= data.keys():  # columns: {"text": [...], "labels": [...]}
+        return data
+    keys = ", ".join(repr(str(k)[:40]) for k in list(data)[:5]) + (f" and {len(data) - 5} more" if len(data) > 5 else "")
+    raise LabelsError(f"{path}: a JSON object with keys {keys}, neither Label Studio tasks nor labelled passages; {fix}")
 
 
 def _label_studio(data: list, path: Path) -> pd.DataFrame:
@@ -79,6 +128,8 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise LabelsError(f"labels file {path} does not exist")
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".jsonl", ".ndjson", ".json"):
+        check_utf8(path)
     try:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -89,10 +140,16 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         elif suffix in (".jsonl", ".ndjson"):
             df = pd.read_json(path, lines=True, dtype=False)
         elif suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, list) and data and isinstance(data[0], dict) and "data" in data[0]:
+            data = _json_records(json.loads(path.read_text(encoding="utf-8")), path)
+            if isinstance(data, list) and data and _is_task(data[0]):
                 df = _label_studio(data, path)
+            elif isinstance(data, dict):
+                df = _json_columns(data, path)
             else:
+                if not all(isinstance(r, dict) for r in data):
+                    raise LabelsError(f"{path}: a JSON list of labelled passages holds something other than objects: "
+                                      f"{str(next(r for r in data if not isinstance(r, dict)))[:80]} "
+                                      '(write each passage as {"text": ..., "labels": [...]})')
                 df = pd.DataFrame(data)
         else:
             raise LabelsError(f"{path}: unknown labels format {suffix!r} (use .csv, .jsonl or a Label Studio .json export)")
@@ -100,7 +157,20 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         if isinstance(exc, LabelsError):
             raise
         raise LabelsError(f"{path}: cannot be read as {suffix.lstrip('.')}: {str(exc).splitlines()[0]}") from None
-    return validate_labels(df, str(path))
+    out = validate_labels(df, str(path))
+    long = over_bound(out["text"])
+    if long:  # training reads only the bounded text (models/encoder.py): say so rather than take minutes
+        log.warning("%s: %d passage(s) longer than %s characters: the model learns from their first %s only",
+                    path, long, f"{MAX_CHARS:,}", f"{MAX_CHARS:,}")
+    return out
+
+
+def _json_columns(data: dict, path: Path) -> pd.DataFrame:
+    text, labels = data["text"], data["labels"]
+    if not isinstance(text, list) or not isinstance(labels, list) or len(text) != len(labels):
+        raise LabelsError(f"{path}: 'text' and 'labels' should be lists of the same length, one item per passage "
+                          '(or write a list of {"text": ..., "labels": [...]} objects)')
+    return pd.DataFrame({"text": text, "labels": labels})
 
 
 def read_label_files(paths) -> pd.DataFrame:
@@ -144,7 +214,7 @@ def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
     missing = [c for c in ("text", "labels") if c not in df.columns]
     if missing:
         raise LabelsError(
-            f"{where}: missing column(s) {missing}; found {list(df.columns)} "
+            f"{where}: missing column(s) {missing}; found {shown_columns(df.columns)} "
             "(expected 'text' and 'labels', themes joined by ';')"
         )
     odd = df["text"].map(lambda v: isinstance(v, (dict, list, bool)))

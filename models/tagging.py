@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from models.encoder import encode_cached
+from models.encoder import MAX_CHARS, encode_cached, over_bound
 from models.registry import ModelVersion
 from policytrends.faults import checkpoint
 
@@ -34,10 +34,20 @@ def _progress(total: int, desc: str):
     return update, lambda: None
 
 
+def warn_long(texts, where: str) -> int:
+    """Say how many texts the model reads only the start of (models/encoder.py bounds them); returns the count."""
+    n = over_bound(texts)
+    if n:
+        log.warning("%s: %d passage(s) longer than %s characters: the model reads only their first %s "
+                    "(split long documents into passages to tag all of them)", where, n, f"{MAX_CHARS:,}", f"{MAX_CHARS:,}")
+    return n
+
+
 def tag_frame(df: pd.DataFrame, model: ModelVersion, embeddings: np.ndarray | None = None) -> pd.DataFrame:
     """``df`` plus ``p_<theme>`` columns and ``labels`` (themes at or above threshold, ';'-joined)."""
     clf = model.load()
     texts = df["text"].astype(str).tolist()
+    warn_long(texts, "classify")
     if embeddings is None:
         update, close = _progress(len(texts), "classify")
         from models.encoder import get_encoder

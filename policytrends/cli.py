@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import Settings, configure_environment
+from policytrends.settings import Settings, check_writable, configure_environment, write_atomic
 
 log = logging.getLogger("policytrends")
 
@@ -31,17 +31,31 @@ def _one_run_at_a_time(settings: Settings, command: str):
     """The run lock (policytrends/runlock.py): a second `run`, `retrain` or `backfill` stops with a message naming the first.
 
     Taken here, before Prefect starts (12-15 s), so a refusal is immediate; the flow takes it
-    again inside this process, which the lock allows.
+    again inside this process, which the lock allows. Then the flows' Prefect API: a temporary
+    server that dies with this process and holds its lock (policytrends/serve.py, flow_api).
     """
-    from policytrends.runlock import run_lock
+    import contextlib
 
-    return run_lock(settings.run_lock, command)
+    from policytrends.runlock import run_lock
+    from policytrends.serve import flow_api
+
+    with contextlib.ExitStack() as stack:  # the lock is let go again if the server does not start
+        stack.enter_context(run_lock(settings.run_lock, command))
+        stack.enter_context(flow_api(settings))
+        return stack.pop_all()
+
+
+def _outputs_writable(settings: Settings) -> None:
+    """The trend tables are written last: find out before the crawl and the classification that they cannot be."""
+    check_writable(settings.outputs_dir, "outputs folder", "set POLICYTRENDS_OUTPUTS or outputs in the settings file to "
+                   "a folder you can write in, or fix the folder's permissions", folder=True)
 
 
 def cmd_run(args, settings: Settings) -> int:
     from flows.nightly import nightly
     from policytrends.pipeline import format_summary
 
+    _outputs_writable(settings)
     with _one_run_at_a_time(settings, "run"):
         summary = nightly(sources_file=str(Path(args.sources).resolve()) if args.sources else None)
     print(format_summary(summary, settings))
@@ -86,9 +100,13 @@ def cmd_sources_check(args, settings: Settings) -> int:
 def _read_table(path: Path):
     import pandas as pd
 
+    from models.labels import check_utf8
+
     if not path.exists():
         raise PolicyTrendsError(f"input file {path} does not exist")
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".jsonl", ".ndjson"):
+        check_utf8(path)
     try:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -100,24 +118,27 @@ def _read_table(path: Path):
 
 
 def cmd_classify(args, settings: Settings) -> int:
+    from models.labels import shown_columns
     from models.registry import Registry
     from models.tagging import tag_frame
     from trends.aggregate import neutralise_formulas
 
     inp, out = Path(args.input), Path(args.output)
-    df = _read_table(inp)
-    if "text" not in df.columns:
-        raise PolicyTrendsError(f"{inp} has no 'text' column; found columns {list(df.columns)} (rename the passage column to 'text')")
+    # Everything about the output is checked first: it is written after all the classification.
     if out.suffix.lower() not in (".csv", ".jsonl"):
         raise PolicyTrendsError(f"output {out}: use a .csv or .jsonl file name")
+    check_writable(out, "output", "give -o a path in a folder you can write in")
+    df = _read_table(inp)
+    if "text" not in df.columns:
+        raise PolicyTrendsError(f"{inp} has no 'text' column; found columns {shown_columns(df.columns)} "
+                                "(rename the passage column to 'text')")
     registry = Registry(settings.registry_dir)
     model = registry.get(args.model) if args.model else registry.require_current()
     tagged = tag_frame(df, model)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        neutralise_formulas(tagged).to_csv(out, index=False)
+        write_atomic(out, lambda tmp: neutralise_formulas(tagged).to_csv(tmp, index=False))
     else:
-        tagged.to_json(out, orient="records", lines=True, force_ascii=False)
+        write_atomic(out, lambda tmp: tagged.to_json(tmp, orient="records", lines=True, force_ascii=False))
     counts = {c[2:]: int((tagged["labels"].str.split(";").map(lambda x, t=c[2:]: t in x)).sum()) for c in tagged.columns if c.startswith("p_")}
     print(f"tagged {len(tagged)} passages with {model.version} -> {out}")
     print("passages per theme: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
@@ -150,6 +171,7 @@ def cmd_train(args, settings: Settings) -> int:
 def cmd_retrain(args, settings: Settings) -> int:
     from flows.retrain import retrain
 
+    _outputs_writable(settings)
     with _one_run_at_a_time(settings, "retrain"):
         summary = retrain(labels_files=[str(Path(p).resolve()) for p in args.labels], force=args.force,
                           new_themes=args.new_theme)
@@ -168,6 +190,8 @@ def cmd_label_queue(args, settings: Settings) -> int:
     from policytrends.settings import LABEL_QUEUE_CSV, LABEL_QUEUE_LABEL_STUDIO, LABEL_STUDIO_CONFIG
 
     out = Path(args.output_dir) if args.output_dir else settings.outputs_dir
+    check_writable(out, "output folder", "give -o a folder you can write in" if args.output_dir else
+                   "give -o a folder you can write in, or set POLICYTRENDS_OUTPUTS", folder=True)
     model = Registry(settings.registry_dir).require_current()
     queue = write_queue(CorpusStore(settings.db_url), model, args.n, out / LABEL_QUEUE_CSV,
                         out / LABEL_QUEUE_LABEL_STUDIO, out / LABEL_STUDIO_CONFIG)
@@ -212,6 +236,7 @@ def cmd_trends(args, settings: Settings) -> int:
     from policytrends import pipeline
     from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
 
+    _outputs_writable(settings)
     summary = pipeline.aggregate_step(settings)
     print(f"trend tables rebuilt with model {summary['model_version']} in {settings.outputs_dir}:")
     print(f"  {settings.output(THEME_TRENDS_MONTHLY)}: {summary['rows']} rows, {summary['periods']} months")
@@ -305,6 +330,7 @@ def cmd_backfill(args, settings: Settings) -> int:
     model = registry.get(args.model) if args.model else registry.require_current()  # a clear error before Prefect starts
     from flows.backfill import backfill
 
+    _outputs_writable(settings)
     with _one_run_at_a_time(settings, "backfill"):
         result = backfill(since=str(since), until=str(until), model_version=model.version)
     c, t = result["classify"], result["tables"]

@@ -101,8 +101,15 @@ _DEFAULTS: dict[str, object] = {
     "timezone": DEFAULT_TIMEZONE, "registry": None, "outputs": PROJECT_ROOT / "outputs",
     "crawl_processes": "2", "classify_workers": "1", "dask_address": None,
 }
-# Settings that must be whole numbers of at least 1 (they arrive as strings from the file or the environment).
+# Settings that count processes: whole numbers from 1 to MAX_PROCESSES (they arrive as strings from the
+# file or the environment). Each process holds a Scrapy crawler or an encoder (~300 MB); beyond a few
+# dozen the machine swaps or runs out of file handles long before anything gets faster.
 COUNT_KEYS = ("crawl_processes", "classify_workers")
+MAX_PROCESSES = 64
+# The corpus store runs on these SQLAlchemy backends (corpus/store.py refuses any other when it opens).
+DATABASES = ("sqlite", "postgresql")
+# A schedule must fire within this many years of now: `0 0 31 2 *` (31 February) never does.
+SCHEDULE_HORIZON_YEARS = 5
 _DERIVED = {"db_url": "default (corpus.sqlite in home)", "registry": "default (registry/ in home)"}
 
 
@@ -128,6 +135,8 @@ def read_settings_file(path: Path) -> dict[str, str]:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (see {SETTINGS_EXAMPLE.name})") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 fails here
+        raise PolicyTrendsError(f"settings file {path} is not UTF-8 text ({not_utf8(exc)}): save it as UTF-8") from None
     except OSError as exc:
         raise PolicyTrendsError(f"cannot read settings file {path}: {exc.strerror}") from None
     for name, value in data.items():
@@ -141,6 +150,12 @@ def read_settings_file(path: Path) -> dict[str, str]:
             raise PolicyTrendsError(
                 f"settings file {path}: {name} must be a string in quotes, got {value!r}; write {name} = \"...\"")
     return data
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """Where a decoding error is, for a message: ``byte 0xe9 on line 12``."""
+    line = exc.object.count(b"\n", 0, exc.start) + 1
+    return f"byte 0x{exc.object[exc.start]:02x} on line {line}"
 
 
 def _resolve() -> tuple[dict[str, object], dict[str, str], Path | None]:
@@ -180,17 +195,90 @@ def check_schedule(expression: str, origin: str) -> str:
     except (ValueError, KeyError) as exc:  # croniter's errors derive from ValueError
         reason = str(exc).splitlines()[0] if str(exc) else "it does not parse"
         raise PolicyTrendsError(f"schedule {expression!r} ({origin}) is not a valid cron expression: {reason}; {fix}") from None
+    # A valid expression can still name a day that never comes (31 February): croniter only finds
+    # out when asked for the next run, which `config` and the scheduler do later.
+    try:
+        croniter(expression, datetime.now(), max_years_between_matches=SCHEDULE_HORIZON_YEARS).get_next(datetime)
+    except (ValueError, KeyError, OverflowError):  # CroniterBadDateError derives from ValueError
+        raise PolicyTrendsError(
+            f"schedule {expression!r} ({origin}) never fires (no matching date in the next {SCHEDULE_HORIZON_YEARS} "
+            f"years: does that day exist in that month?); {fix}") from None
     return expression
 
 
 def check_count(name: str, value: object, origin: str) -> int:
-    """A setting that counts processes or workers: a whole number of at least 1, else a one-line error."""
+    """A setting that counts processes or workers: a whole number from 1 to MAX_PROCESSES, else a one-line error."""
     text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
+    # isascii: str.isdigit also accepts superscripts and other scripts' digits, which int() refuses.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PROCESSES:
         raise PolicyTrendsError(
-            f"{name} {value!r} ({origin}) is not a whole number of at least 1; write e.g. {name} = \"2\" in the settings "
-            f"file or {KEYS[name].env}=2")
+            f"{name} {value!r} ({origin}) is not a whole number of at least 1 and at most {MAX_PROCESSES}; write e.g. {name} = \"2\" "
+            f"in the settings file or {KEYS[name].env}=2 (about one per core)")
     return int(text)
+
+
+def check_db_url(value: str | None, origin: str) -> str | None:
+    """A SQLite or PostgreSQL SQLAlchemy URL (or None: the default SQLite file), else a one-line error."""
+    if not value:
+        return None
+    import sqlalchemy as sa
+
+    fix = (f"set {KEYS['db_url'].env} or db_url in the settings file to a sqlite:////path/to/corpus.sqlite or "
+           "postgresql+psycopg://user:password@host:5432/dbname URL, or unset it for the default SQLite file")
+    try:
+        backend = sa.engine.make_url(value).get_backend_name()
+    except sa.exc.ArgumentError:
+        raise PolicyTrendsError(f"db_url {_hide_password(value)!r} ({origin}) is not a database URL; {fix}") from None
+    # postgres:// is the old spelling corpus/store.py accepts (sqlalchemy names it "postgres").
+    if backend not in (*DATABASES, "postgres"):
+        raise PolicyTrendsError(
+            f"db_url {_hide_password(value)!r} ({origin}) names the database {backend!r}: the corpus store runs on "
+            f"SQLite or PostgreSQL only; {fix}")
+    return value
+
+
+def check_writable(path: Path, what: str, fix: str, folder: bool = False) -> None:
+    """Refuse, before any work, an output file (or, with ``folder``, an output folder) that cannot be written.
+
+    Missing folders on the way are fine if the nearest existing one is a folder we can write
+    in. The probe writes and removes a temporary file there, as the atomic write will: permission
+    bits say nothing for root, a read-only mount or a full disk.
+    """
+    import tempfile
+
+    path = Path(path).absolute()
+    if path.exists() and not folder and path.is_dir():
+        raise PolicyTrendsError(f"{what} {path} is a folder, not a file; {fix}")
+    # The folder the file (or the folder's probe) will be written in: the nearest existing one.
+    where = path if folder else path.parent
+    while not where.exists():
+        if where.is_symlink():
+            raise PolicyTrendsError(f"{what} {path}: {where} is a broken symbolic link; {fix}")
+        where = where.parent
+    if not where.is_dir():
+        raise PolicyTrendsError(f"{what} {path}: {where} is a file where a folder should be; {fix}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".policytrends-probe-", dir=where)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise PolicyTrendsError(f"{what} {path}: cannot write in {where} ({exc.strerror}); {fix}") from None
+
+
+def write_atomic(path: Path, write) -> None:
+    """``write(tmp_path)`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader (or a crash) sees the old file or the new one, never half of one; a failed write
+    leaves no temporary file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_dask_address(value: str | None, origin: str) -> str | None:
@@ -251,6 +339,7 @@ class Settings:
         for name in COUNT_KEYS:
             object.__setattr__(self, name, check_count(name, getattr(self, name), origins[name]))
         object.__setattr__(self, "dask_address", check_dask_address(self.dask_address, origins["dask_address"]))
+        object.__setattr__(self, "db_url_override", check_db_url(self.db_url_override, origins["db_url"]))
 
     def describe(self) -> dict[str, dict[str, str | None]]:
         """Each setting's effective value (a database password hidden) and its origin, for ``policytrends config``."""
@@ -309,8 +398,16 @@ class Settings:
         return self.outputs_dir / name
 
     def ensure_dirs(self) -> None:
-        for d in (self.home, self.outputs_dir, self.registry_dir, self.crawl_dir, self.prefect_home):
-            d.mkdir(parents=True, exist_ok=True)
+        """Create the state and output folders; a one-line error names the setting if one cannot be."""
+        for d, name in ((self.home, "home"), (self.outputs_dir, "outputs"), (self.registry_dir, "registry"),
+                        (self.crawl_dir, "home"), (self.prefect_home, "home")):
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+                raise PolicyTrendsError(
+                    f"cannot create the {name} folder {d}: {reason}; set {KEYS[name].env} or {name} in the settings "
+                    "file to a folder you can write in, or move the file out of the way") from None
 
 
 def configure_environment(settings: Settings) -> None:
