@@ -68,6 +68,8 @@ def gunzip_capped(data: bytes, limit: int = MAX_SITEMAP_BYTES) -> bytes:
             raise SitemapError(f"gzip data is corrupt ({exc})", "sitemap_bad_gzip") from None
         if len(out) > limit:
             raise SitemapError(f"decompresses to more than {limit // (1024 * 1024)} MB", "sitemap_gzip_bomb")
+        if not inflater.eof:
+            raise SitemapError("gzip data ends before its end marker (truncated or corrupt)", "sitemap_bad_gzip")
         data = out
     return data
 

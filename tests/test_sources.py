@@ -324,3 +324,40 @@ def test_discovery_without_urls_rejected():
 def test_selector_value_must_be_string():
     with pytest.raises(SourcesError, match="selectors"):
         _parse_one(selectors={"body": 5})
+
+
+# --------------------------------------------------------------------------- a first crawl of a big site
+def test_big_site_fields_default_for_a_nightly_run():
+    (src,) = _parse_one()
+    assert src.since is None and src.robots_sitemaps is True
+    assert src.max_new_articles == 1000 and src.time_budget == 3600.0
+
+
+def test_big_site_fields_from_yaml(tmp_path):
+    entry = _entry(since="2020-01-01", max_new_articles=250, time_budget="1h30m", robots_sitemaps=False)
+    (src,) = load_sources(_write(tmp_path, yaml.safe_dump({"sources": [entry]}).replace("'2020-01-01'", "2020-01-01")))
+    assert src.since.isoformat() == "2020-01-01T00:00:00+00:00"  # YAML's own date, as an aware datetime
+    assert (src.max_new_articles, src.time_budget, src.robots_sitemaps) == (250, 5400.0, False)
+
+
+@pytest.mark.parametrize(("budget", "seconds"), [(90, 90.0), (2.5, 2.5), ("45m", 2700.0), ("2h", 7200.0), ("90s", 90.0),
+                                                 ("1h 30min", 5400.0), ("24h", 86400.0)])
+def test_time_budget_forms(budget, seconds):
+    assert _parse_one(time_budget=budget)[0].time_budget == seconds
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"since": "last year"}, r"'since' must be a date, got 'last year' \(write since: 2020-01-01\)"),
+    ({"since": 2020}, r"'since' must be a date"),
+    ({"max_new_articles": 0}, r"'max_new_articles' must be a whole number of at least 1, got 0"),
+    ({"max_new_articles": "all"}, r"'max_new_articles' must be a whole number"),
+    ({"max_new_articles": True}, r"'max_new_articles' must be a whole number"),
+    ({"time_budget": 0}, r"'time_budget' must be a duration above 0 and at most 24h, got 0"),
+    ({"time_budget": "forever"}, r"'time_budget' must be a duration"),
+    ({"time_budget": "25h"}, r"'time_budget' must be a duration"),
+    ({"time_budget": ""}, r"'time_budget' must be a duration"),
+    ({"robots_sitemaps": "yes"}, r"'robots_sitemaps' must be true or false"),
+])
+def test_bad_big_site_fields(overrides, message):
+    with pytest.raises(SourcesError, match=message):
+        _parse_one(**overrides)
