@@ -34,11 +34,17 @@ REDIRECT_MAX_TIMES = 5
 # Cookies are not needed to read public commentary and only add tracking state.
 COOKIES_ENABLED = False
 
-# Every request, redirects included, stays on http(s) within the source's allowed domains;
-# placed before robots.txt (100) so no robots.txt is fetched from a host we will not crawl.
+# Every request, redirects and meta refreshes included, stays on the origins (scheme, host,
+# port) of its source; placed before robots.txt (100) so no robots.txt is fetched from a host we
+# will not crawl. A bot challenge or rate-limit page is counted as blocked and backs the source
+# off; placed after decompression (590) and before meta refresh (580) and retries (550).
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.ScopeMiddleware": 40,
+    "crawlers.middlewares.BlockedMiddleware": 585,
 }
+# A rate-limited source waits as long as the site's Retry-After asks, up to this many seconds in
+# all per run; a longer wait stops the source until the next run rather than hold the run up.
+POLICYTRENDS_BLOCKED_MAX_WAIT = 60
 
 # Pipelines: extract text from the fetched page, then store it. Order matters.
 ITEM_PIPELINES = {

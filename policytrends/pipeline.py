@@ -41,10 +41,12 @@ def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Ite
 
 def crawl_step(settings: Settings, sources_file: Path, only: list[str] | None = None) -> dict:
     """Crawl every source into the store (in a child process); per-source counts and warnings."""
+    from crawlers.middlewares import blocked_warnings
     from crawlers.run import crawl
 
     CorpusStore(settings.db_url)  # fail here, with a clear message, if the store cannot open
     report = crawl(sources_file, settings.db_url, settings.crawl_dir, only=only, processes=settings.crawl_processes)
+    report.warnings += blocked_warnings(report.sources)  # a blocked source is a state to act on, in the manifest
     for warning in report.warnings:
         log.warning(warning)
     for name, counts in sorted(report.sources.items()):

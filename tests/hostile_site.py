@@ -158,3 +158,142 @@ FAULTS = {
 }
 GOOD = {"A good article", "Another good article", "Back after a 503", "Back after a 500", "Back after a reset",
         "Wrong charset declared", "UTF-8 sent as Latin-1"}
+
+
+# --------------------------------------------------------------------------- leaving the source's origin
+class OtherService:
+    """Another service on the same host, on another port: nothing a source's pages say may reach it.
+
+    It answers every path with an article, so anything that reached it would be stored.
+    """
+
+    def __init__(self):
+        self.hits: list[str] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                service.hits.append(self.path)
+                body = article("Internal service page").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def escape_routes(other: str) -> dict:
+    """Routes that try to send the crawler from a source's origin to ``other`` (another port of the same host).
+
+    Each maps to (status, content type, body, headers); ESCAPES names what each one tries.
+    """
+    target = f"{other}/a/internal"
+    refresh = (f"<html><head><title>Moved</title><meta http-equiv='refresh' content='0; url={target}'></head>"
+               "<body><p>This page has moved.</p></body></html>")
+    return {
+        "/s/list": (200, "text/html", "".join(f"<a href='{p}'>{p}</a>" for p in [*ESCAPES, "/s/good"]).encode(), {}),
+        "/s/good": (200, "text/html; charset=utf-8", article("A page of the source itself").encode(), {}),
+        "/s/redirect-port": (302, "text/html", b"", {"Location": target}),
+        "/s/refresh-port": (200, "text/html; charset=utf-8", refresh.encode(), {}),
+        "/s/redirect-https-same-port": (302, "text/html", b"", {"Location": "https://{host}/s/good"}),
+    }
+
+
+ESCAPES = {
+    "/s/redirect-port": "302 redirect to another port of 127.0.0.1",
+    "/s/refresh-port": "meta refresh to another port of 127.0.0.1",
+    "/s/redirect-https-same-port": "302 redirect to https on the source's own http port",
+}
+
+
+# --------------------------------------------------------------------------- block pages
+def block_routes(challenge: bytes, rate_limit: bytes) -> dict[str, dict]:
+    """One small site per way of being blocked, keyed by the source name that crawls it.
+
+    ``challenge`` and ``rate_limit`` are the pages a bot check and a rate limiter send (the
+    tests pass their own fixtures; ``bench/reliability.py`` may pass real captures it reads).
+    Each site: a listing ``/<name>/list`` and three article paths ``/<name>/1`` to ``/3``,
+    mapped to (status, content type, body, headers) or, for ``limited-once``, to a function of
+    the path's hit number (the first request for ``/limited-once/1`` is rate limited with
+    Retry-After: 1; every other request gets an article).
+    """
+    def site(name, page):
+        routes = {f"/{name}/list": (200, "text/html", "".join(f"<a href='/{name}/{i}'>{i}</a>" for i in (1, 2, 3)).encode(), {})}
+        routes.update({f"/{name}/{i}": page for i in (1, 2, 3)})
+        return routes
+
+    html = "text/html; charset=utf-8"
+    sites = {
+        "challenge-200": site("challenge-200", (200, html, challenge, {})),  # the body alone tells
+        "challenge-403": site("challenge-403", (403, html, challenge, {"cf-mitigated": "challenge"})),
+        "rate-limit-200": site("rate-limit-200", (200, html, rate_limit, {})),  # the shape of the real capture
+        "rate-limit-long": site("rate-limit-long", (429, html, rate_limit, {"Retry-After": "3600"})),
+        "limited-once": site("limited-once", None),
+    }
+    for i in (1, 2, 3):
+        sites["limited-once"][f"/limited-once/{i}"] = (
+            lambda n, i=i: (429, html, rate_limit, {"Retry-After": "1"}) if (i, n) == (1, 1)
+            else (200, html, article(f"Article {i} after the wait").encode(), {}))
+    return sites
+
+
+class RouteSite:
+    """A loopback site serving a dict of routes: path -> (status, content type, body, headers),
+    or a function of how many times the path was asked for returning one. Records each request's
+    time and path."""
+
+    def __init__(self, routes: dict):
+        self.routes = routes
+        self.requests: list[tuple[float, str]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                site.requests.append((time.monotonic(), self.path))
+                route = site.routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>", {}))
+                if callable(route):
+                    route = route(sum(1 for _, p in site.requests if p == self.path))
+                status, ctype, body, headers = route
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                for k, v in headers.items():
+                    self.send_header(k, v.replace("{host}", self.headers.get("Host", "")))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def hits(self, prefix: str) -> list[str]:
+        return [p for _, p in self.requests if p.startswith(prefix)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def listing_sources(path, base: str, names: list[str], list_path: str = "/{name}/list", concurrency: int = 1):
+    """A sources file with one listing source per name on ``base``; article pattern: any path under the listing."""
+    entries = [{"name": name, "discovery": {"listing": [base + list_path.format(name=name)]},
+                "article_patterns": [f"^/{name.split('/')[0]}/(?!list)"],
+                "politeness": {"download_delay": 0, "concurrency": concurrency, "timeout": 5}} for name in names]
+    path.write_text(yaml.safe_dump({"sources": entries}), encoding="utf-8")
+    return path

@@ -1,0 +1,160 @@
+"""Hostile input that tries to leave a source's origin, and sources files built to exhaust the loader.
+
+Crawls are real Scrapy over HTTP on 127.0.0.1; the CLI runs as a subprocess, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.test import get_crawler
+
+from corpus.store import CorpusStore, documents
+from crawlers.middlewares import Scope, ScopeMiddleware
+from crawlers.run import crawl
+from crawlers.sources import parse_sources
+from tests.hostile_site import ESCAPES, OtherService, RouteSite, escape_routes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _source(discovery: str, **entry):
+    return parse_sources({"sources": [{"name": "s", "discovery": {"feed": [discovery]}, "article_patterns": ["."], **entry}]},
+                         Path("s.yaml"))[0]
+
+
+# --------------------------------------------------------------------------- scope is the origin
+def test_scope_is_scheme_host_and_port_of_the_discovery_urls():
+    scope = Scope.of(_source("http://127.0.0.1:8123/feed"))
+    assert scope.allows("http://127.0.0.1:8123/a/1")
+    assert not scope.allows("http://127.0.0.1:8124/a/1")   # another service on the same host
+    assert not scope.allows("https://127.0.0.1:8123/a/1")  # another scheme on the same port
+    assert not scope.allows("http://127.0.0.1/a/1")        # the default port is another origin too
+    assert not scope.allows("http://127.0.0.1:99999/a/1")  # not a port at all
+    assert not scope.allows("file:///etc/passwd")
+
+
+def test_a_site_on_default_ports_keeps_http_and_https_and_its_subdomains():
+    scope = Scope.of(_source("https://www.example.org/feed"))
+    for url in ("https://example.org/a", "http://example.org/a", "https://www.example.org/a", "https://cdn.example.org/a.pdf",
+                "https://example.org:443/a"):
+        assert scope.allows(url), url
+    for url in ("https://example.org:8443/a", "http://example.org:8080/a", "https://example.org.evil.test/a",
+                "https://notexample.org/a"):
+        assert not scope.allows(url), url
+
+
+def test_declared_domains_get_default_ports_or_the_port_they_name():
+    scope = Scope.of(_source("https://beta.example/feed", allowed_domains=["beta.example", "files.other.example:8443"]))
+    assert scope.allows("https://beta.example/a")
+    assert scope.allows("https://files.other.example:8443/r.pdf")
+    assert not scope.allows("https://files.other.example:9443/r.pdf")
+
+
+def _refused(source, url: str) -> bool:
+    """Run the scope middleware of a crawler of ``source`` on one request (no network: literal addresses only)."""
+    crawler = get_crawler()
+    crawler.spider = type("Spider", (), {"source": source, "logger": __import__("logging").getLogger("test")})()
+    crawler.stats = crawler._create_stats() if hasattr(crawler, "_create_stats") else crawler.stats
+    middleware = ScopeMiddleware(crawler)
+    try:
+        asyncio.run(middleware.process_request(Request(url)))
+    except IgnoreRequest as exc:
+        assert "outside the allowed domains" in str(exc)
+        assert crawler.stats.get_value("policytrends/blocked_offsite") == 1
+        return True
+    return False
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/admin",
+                                 "http://0.0.0.0/", "http://127.0.0.1/", "http://[::ffff:127.0.0.1]/"])
+def test_a_public_source_never_reaches_an_internal_address(url):
+    # Declared as allowed, so only the address check can refuse them.
+    host = url.split("/")[2].strip("[]")
+    source = _source("https://93.184.215.14/feed", allowed_domains=["93.184.215.14", host])
+    assert _refused(source, url)
+    assert not _refused(source, "https://93.184.215.14/a/1")
+
+
+def test_a_source_on_loopback_may_use_loopback():
+    source = _source("http://127.0.0.1:8123/feed")
+    assert not _refused(source, "http://127.0.0.1:8123/a/1")
+    assert _refused(source, "http://127.0.0.1:8124/a/1")
+
+
+@pytest.mark.slow
+def test_redirects_and_meta_refreshes_to_another_port_are_refused_and_counted(settings, tmp_path):
+    other = OtherService()
+    site = RouteSite(escape_routes(other.base))
+    try:
+        path = tmp_path / "sources.yaml"
+        path.write_text(yaml.safe_dump({"sources": [{
+            "name": "escapes", "discovery": {"listing": [f"{site.base}/s/list"]}, "article_patterns": ["^/s/(?!list)"],
+            "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 5}}]}), encoding="utf-8")
+        report = crawl(path, settings.db_url, settings.crawl_dir)
+    finally:
+        site.close()
+        other.close()
+    counts = report.sources["escapes"]
+    assert other.hits == []  # nothing reached the other service
+    assert counts["blocked_offsite"] == len(ESCAPES) == counts["failed/offsite_redirect"]
+    with CorpusStore(settings.db_url).engine.connect() as conn:
+        stored = conn.execute(sa.select(documents.c.title, documents.c.url)).all()
+    assert [r.title for r in stored] == ["A page of the source itself"]
+    assert all(r.url.startswith(site.base) for r in stored)
+    assert any("redirect(s) to other sites not followed" in w for w in report.warnings)
+
+
+# --------------------------------------------------------------------------- sources files that attack the loader
+def _alias_bomb(levels: int) -> str:
+    lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + (f"\nsources:\n  - name: bomb\n    title: *l{levels}\n"
+                               "    discovery: {feed: ['https://example.org/feed']}\n    article_patterns: ['^/a/']\n")
+
+
+HOSTILE_FILES = {
+    "alias-bomb-9": (_alias_bomb(9), "aliases (*name) are expanded"),
+    "alias-bomb-7": (_alias_bomb(7), "aliases (*name) are expanded"),
+    "nested-brackets": ("[" * 20_000 + "]" * 20_000 + "\n", "nested more than 64 deep"),
+    "nested-mappings": ("{a: " * 20_000 + "1" + "}" * 20_000 + "\n", "nested more than 64 deep"),
+    "self-alias": ("sources: &s [*s]\n", "alias names the list or mapping it is inside"),
+    "title-list": ("sources:\n  - name: x\n    title: [a, b]\n    discovery: {feed: ['https://example.org/f']}\n"
+                   "    article_patterns: [a]\n", "'title' must be a string"),
+    "huge-quoted-value": ("sources:\n  - name: x\n    discovery: {feed: ['https://example.org/f']}\n    article_patterns: [a]\n"
+                          f"    politeness: {{timeout: '{'9' * 1_000_000}'}}\n", "politeness.timeout must be"),
+}
+
+
+def test_the_alias_bomb_is_small():
+    assert len(_alias_bomb(9).encode()) < 700  # the point of a bomb: a few hundred bytes
+
+
+@pytest.mark.parametrize("command", [["sources", "check"], ["crawl", "--sources"]], ids=["sources-check", "crawl"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+def test_hostile_sources_files_end_in_one_line_errors_quickly(settings, tmp_path, case, command):
+    text, expected = HOSTILE_FILES[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "policytrends.cli", *command, str(path)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert time.monotonic() - started < 30
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()  # `crawl` logs the store it opens first
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:], done.stderr[:2000]
+    assert expected in errors[0] and str(path) in errors[0]
+    assert len(errors[0]) <= 700  # names the problem, quotes little
+    assert errors[0].rstrip().endswith(")")  # ... and ends with the fix
