@@ -110,6 +110,14 @@ class StorePipeline:
         canonical = self._key(ex.canonical_url if explicit else item.url)
         explicit = explicit and canonical != item.url_key  # the page names another URL as its own
         digest = content_hash(ex.title, ex.body)
+        since = spider.source.since
+        if since and ex.published and ex.published < since.date():
+            # Found without a date (a feed, a listing): not stored, but remembered as fetched,
+            # so later runs ask for it conditionally instead of counting it as new again.
+            self.crawler.stats.inc_value(STAT + "skipped_before_since")
+            self.store.record_fetch(item.url_key, item.source, item.status, item.etag, item.last_modified,
+                                    item.lastmod, digest)
+            raise DropItem(f"{item.url}: published {ex.published}, before the source's since {since.date()}")
         if self.stored_by.get(canonical, item.url_key) != item.url_key:
             self._duplicate(item, canonical, canonical)
         owner = self.store.content_hash_owner(item.source, digest)

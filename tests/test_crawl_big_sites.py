@@ -27,14 +27,14 @@ def _sources(tmp_path, **entry) -> str:
     return path
 
 
-def _article(n: int | str) -> bytes:
+def _article(n: int | str, published: str = "2024-03-01") -> bytes:
     """An article page of its own text (the same text under two URLs would be stored once)."""
     paras = "".join(
         f"<p>Article {n}, paragraph {i}: the alliance's planners weigh deterrence by denial against deterrence "
         f"by punishment, and the budget lines that follow from each choice, for the coming decade.</p>"
         for i in range(3)
     )
-    return (f"<html><head><title>Article {n}</title><meta property='article:published_time' content='2024-03-01'>"
+    return (f"<html><head><title>Article {n}</title><meta property='article:published_time' content='{published}'>"
             f"</head><body><main><h1>Article {n}</h1>{paras}</main></body></html>").encode()
 
 
@@ -175,6 +175,20 @@ def test_since_skips_old_articles_and_old_child_sitemaps_without_fetching_them(s
     assert c["skipped_before_since"] == 2  # by lastmod, and by the date in the URL path
     assert _stored(settings) == [f"{b}/a/new", f"{b}/a/undated"]  # an undated article is fetched to find out
     assert "/a/old" not in site.hits and "/a/2019/03/dated-in-path" not in site.hits
+
+
+def test_an_undated_link_to_an_article_older_than_since_is_fetched_once_and_not_stored(settings, make_site, tmp_path):
+    routes = {"/list": (200, "text/html", b"<a href='/a/recent'>1</a> <a href='/a/old-piece'>2</a>"),
+              "/a/recent": (200, "text/html", _article("recent", "2024-02-01")),
+              "/a/old-piece": (200, "text/html", _article("old", "2019-02-01"))}
+    site = make_site(routes)
+    sources = _sources(tmp_path, discovery={"listing": [f"{site.base}/list"]}, since="2023-01-01")
+    c = crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]
+    assert (c["pages_fetched"], c["documents_new"], c["skipped_before_since"]) == (2, 1, 1)
+    assert _stored(settings) == [f"{site.base}/a/recent"]
+    # The next run asks for it conditionally (a 304, no body), as for any article already fetched.
+    c = crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]
+    assert (c["pages_fetched"], c["not_modified"], c["documents_new"]) == (0, 2, 0)
 
 
 def test_an_xml_entity_in_a_sitemap_loses_one_entry_and_stores_no_cut_off_url(settings, make_site, tmp_path):

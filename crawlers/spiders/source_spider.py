@@ -43,7 +43,7 @@ from twisted.web._newclient import ResponseNeverReceived
 
 from corpus.urls import canonicalize_url, clean_request_url, rebase_url
 from crawlers.items import PageItem
-from crawlers.sitemaps import SitemapError, date_in_path, parse_lastmod, read_sitemap, robots_sitemaps
+from crawlers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, date_in_path, parse_lastmod, read_sitemap, robots_sitemaps
 from crawlers.sources import Source, load_sources
 
 STAT = "policytrends/"
@@ -51,6 +51,8 @@ STAT = "policytrends/"
 
 class SourceSpider(scrapy.Spider):
     name = "source"
+    # A sitemap may be 50 MB by the protocol, more than the page size cap (DOWNLOAD_MAXSIZE).
+    _SITEMAP_META = {"download_maxsize": MAX_SITEMAP_BYTES}
 
     def __init__(self, source: Source | str | None = None, sources_file: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -211,7 +213,8 @@ class SourceSpider(scrapy.Spider):
     async def start(self):
         callbacks = {"sitemap": self.parse_sitemap, "feed": self.parse_feed, "listing": self.parse_listing}
         for kind, url in self.source.start_urls():
-            yield scrapy.Request(url, callback=callbacks[kind], errback=self.on_start_error, dont_filter=True, meta={"start": True})
+            meta = {"start": True, **(self._SITEMAP_META if kind == "sitemap" else {})}
+            yield scrapy.Request(url, callback=callbacks[kind], errback=self.on_start_error, dont_filter=True, meta=meta)
         if self.source.robots_sitemaps and "sitemap" not in self.source.discovery:
             origins = {f"{p.scheme}://{p.netloc}" for p in (urlsplit(u) for _, u in self.source.start_urls())}
             for origin in sorted(origins):
@@ -222,7 +225,7 @@ class SourceSpider(scrapy.Spider):
         text = response.body[:512 * 1024].decode("utf-8", errors="replace")  # robots.txt files are a few kB
         for url in robots_sitemaps(text):
             self._count("robots_sitemaps")
-            yield scrapy.Request(response.urljoin(url), callback=self.parse_sitemap, errback=self.on_error)
+            yield scrapy.Request(response.urljoin(url), callback=self.parse_sitemap, errback=self.on_error, meta=self._SITEMAP_META)
 
     def on_robots_error(self, failure):
         # Many sites have no robots.txt: then there is simply no sitemap to learn from it.
@@ -251,7 +254,8 @@ class SourceSpider(scrapy.Spider):
                 if self.source.since and modified and modified < self.source.since:
                     self._count("sitemaps_skipped_before_since")
                     continue
-                yield scrapy.Request(response.urljoin(entry.loc), callback=self.parse_sitemap, errback=self.on_error)
+                yield scrapy.Request(response.urljoin(entry.loc), callback=self.parse_sitemap, errback=self.on_error,
+                                     meta=self._SITEMAP_META)
             return
         for entry in sitemap.entries:
             if request := self._request_for(response.urljoin(entry.loc), entry.lastmod):
