@@ -206,8 +206,13 @@ class SourceSpider(scrapy.Spider):
         waiting = len(self._waiting) + self._over_cap
         self.crawler.stats.set_value(STAT + "waiting", waiting)
         if waiting:
-            why = "time_budget" if self._waiting else "max_new_articles"
-            self.logger.info("[%s] %d article(s) waiting for the next run (%s reached)", self.source.name, waiting, why)
+            if time.monotonic() - self._started >= self.source.time_budget:
+                why = "time_budget reached"
+            elif self._over_cap:
+                why = "max_new_articles reached"
+            else:
+                why = "the run was stopped"  # e.g. the site blocked us (crawlers.middlewares.BlockedMiddleware)
+            self.logger.info("[%s] %d article(s) waiting for the next run (%s)", self.source.name, waiting, why)
 
     # ------------------------------------------------------------------ discovery
     async def start(self):
