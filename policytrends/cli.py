@@ -56,6 +56,10 @@ def cmd_run(args, settings: Settings) -> int:
     from policytrends.pipeline import format_summary
 
     _outputs_writable(settings)
+    if args.sources or settings.sources_file:  # a bad sources file: its one-line error now, not Prefect's traceback later
+        from crawlers.sources import load_sources
+
+        load_sources(args.sources or settings.sources_file)
     with _one_run_at_a_time(settings, "run"):
         summary = nightly(sources_file=str(Path(args.sources).resolve()) if args.sources else None)
     print(format_summary(summary, settings))

@@ -140,14 +140,19 @@ def test_the_alias_bomb_is_small():
     assert len(_alias_bomb(9).encode()) < 700  # the point of a bomb: a few hundred bytes
 
 
-@pytest.mark.parametrize("command", [["sources", "check"], ["crawl", "--sources"]], ids=["sources-check", "crawl"])
-@pytest.mark.parametrize("case", sorted(HOSTILE_FILES))
+COMMANDS = {"sources-check": ["sources", "check"], "crawl": ["crawl", "--sources"], "run": ["run", "--sources"]}
+# `run` imports Prefect (5 s): the two bombs of the issue are enough to show it refuses before starting it.
+CLI_CASES = [(case, cmd) for case in sorted(HOSTILE_FILES) for cmd in ("sources-check", "crawl")] + [
+    ("alias-bomb-9", "run"), ("nested-brackets", "run")]
+
+
+@pytest.mark.parametrize(("case", "command"), CLI_CASES, ids=[f"{case}-{cmd}" for case, cmd in CLI_CASES])
 def test_hostile_sources_files_end_in_one_line_errors_quickly(settings, tmp_path, case, command):
     text, expected = HOSTILE_FILES[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text, encoding="utf-8")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "policytrends.cli", *command, str(path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "policytrends.cli", *COMMANDS[command], str(path)], capture_output=True, text=True,
                           timeout=60, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert time.monotonic() - started < 30
     assert done.returncode == 1
