@@ -6,11 +6,13 @@ Crawls are real Scrapy over HTTP on 127.0.0.1; the CLI runs as a subprocess, as 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -64,8 +66,7 @@ def test_declared_domains_get_default_ports_or_the_port_they_name():
 def _refused(source, url: str) -> bool:
     """Run the scope middleware of a crawler of ``source`` on one request (no network: literal addresses only)."""
     crawler = get_crawler()
-    crawler.spider = type("Spider", (), {"source": source, "logger": __import__("logging").getLogger("test")})()
-    crawler.stats = crawler._create_stats() if hasattr(crawler, "_create_stats") else crawler.stats
+    crawler.spider = SimpleNamespace(source=source, logger=logging.getLogger("test"))  # all the middleware reads of it
     middleware = ScopeMiddleware(crawler)
     try:
         asyncio.run(middleware.process_request(Request(url)))
