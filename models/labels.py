@@ -276,7 +276,8 @@ def check_positives(df: pd.DataFrame, themes: list[str], where: str = "labels") 
 
 
 def label_matrix(df: pd.DataFrame, themes: list[str]):
-    return np.array([[t in labels for t in themes] for labels in df["labels"]], dtype=np.int8)
+    # reshape: no rows must still be (0, themes), or stacking it under other rows fails
+    return np.array([[t in labels for t in themes] for labels in df["labels"]], dtype=np.int8).reshape(len(df), len(themes))
 
 
 def is_heldout(text: str) -> bool:

@@ -242,6 +242,8 @@ def test_themes_and_matrix():
     themes = themes_of(df)
     assert themes == ["x", "y"]
     assert label_matrix(df, themes).tolist() == [[1, 1], [0, 0], [1, 0]]
+    # No rows is still one column per theme: training stacks it under the analysts' other rows.
+    assert label_matrix(df.iloc[:0], themes).shape == (0, 2)
 
 
 # --------------------------------------------------------------------------- split and hash
