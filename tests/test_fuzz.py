@@ -172,7 +172,9 @@ def _read(name: str, content: bytes):
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20)),
                        lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(
                            st.sampled_from(["text", "labels", "data", "annotations", "result", "value", "choices",
-                                            "was_cancelled", "id"]), kids, max_size=4)), max_leaves=20)
+                                            "was_cancelled", "id", "tasks", "7"]), kids, max_size=4)), max_leaves=20)
+# What pandas says when a JSON object is taken for a table: the user would not know what to fix.
+PANDAS_MESSAGES = ("scalar values", "Mixing dicts", "All arrays must be of the same length", "DataFrame constructor")
 
 
 @given(value=JSONISH)
@@ -182,11 +184,19 @@ JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.flo
 @example([{"data": {"text": "a"}, "annotations": [{"result": [{"value": {"choices": [1, {"a": 1}]}}]}]}])
 @example([{"data": {"text": ["a"]}, "annotations": [{"result": []}]}])
 @example([{"text": {"a": 1}, "labels": "x"}])
+# Label Studio JSON as a dict (issue 15): {"tasks": [...]}, keyed by id, one task; a dict of scalars.
+@example({"tasks": [{"data": {"text": "a"}, "annotations": [{"result": []}]}]})
+@example({"7": {"data": {"text": "a"}, "annotations": [{"result": []}]}, "8": {"data": {"text": "b"}}})
+@example({"data": {"text": "a"}, "annotations": [{"result": [{"value": {"choices": ["x"]}}]}]})
+@example({"text": "a", "labels": "x"})
+@example({"text": ["a", "b"], "labels": ["x"]})
+@example({"id": 1, "value": 2})
 def test_label_files_of_any_json_shape_read_or_refused(value):
     for name, content in (("l.json", json.dumps(value)), ("l.jsonl", json.dumps(value) + "\n" + json.dumps(value))):
         try:
             df = _read(name, content.encode())
-        except PolicyTrendsError:
+        except PolicyTrendsError as exc:
+            assert not any(m in str(exc) for m in PANDAS_MESSAGES), str(exc)
             continue
         assert list(df.columns) == ["text", "labels"] and len(df) > 0
         assert all(isinstance(t, str) and t.strip() for t in df["text"])
