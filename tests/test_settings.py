@@ -62,6 +62,11 @@ def test_environment_wins_over_file_which_wins_over_defaults(clean_env, tmp_path
     ('schedule = "0 25 * * *"\n', r"schedule '0 25 \* \* \*' .* is not a valid cron expression"),
     ('schedule = "H 2 * * *"\n', "hashed or random field"),
     ('timezone = "Europe/Berln"\n', r"timezone 'Europe/Berln' .* not a known time zone \(did you mean 'Europe/Berlin'\?\).*POLICYTRENDS_TIMEZONE"),
+    ('schedule = "0 0 30 2 *"\n', r"schedule '0 0 30 2 \*' \(file .*\) never fires \(no matching date in the next 5 years"),
+    ('db_url = "oracle://u:pw@h/db"\n', r"db_url 'oracle://u:\*\*\*@h/db' \(file .*\) names the database 'oracle'"),
+    ('db_url = "not a url"\n', r"db_url 'not a url' \(file .*\) is not a database URL; set POLICYTRENDS_DB_URL"),
+    ('crawl_processes = "65"\n', r"crawl_processes '65' \(file .*\) is not a whole number of at least 1 and at most 64"),
+    ('classify_workers = "\u00b2"\n', r"classify_workers '\u00b2' \(file .*\) is not a whole number"),
 ])
 def test_bad_settings_file_gives_one_line_error(clean_env, tmp_path, text, message):
     _file(tmp_path, text, clean_env)
@@ -108,3 +113,38 @@ def test_missing_settings_file_is_an_error(clean_env, tmp_path, capsys):
     assert main(["--settings", str(tmp_path / "nope.toml"), "config"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: settings file ") and "does not exist" in err and "\n" not in err
+
+
+def test_rare_but_real_values_are_accepted(clean_env, tmp_path):
+    _file(tmp_path, 'schedule = "0 3 29 2 *"\ndb_url = "postgres://u:pw@db/pt"\ncrawl_processes = "64"\n', clean_env)
+    s = Settings()  # 29 February comes every four years; postgres:// is the store's old spelling
+    assert (s.schedule, s.crawl_processes) == ("0 3 29 2 *", 64)
+    assert s.next_run().strftime("%m-%d %H:%M") == "02-29 03:00"
+
+
+def test_settings_file_not_utf8(clean_env, tmp_path):
+    path = _file(tmp_path, "", clean_env)
+    path.write_bytes('home = "state"\n'.encode("utf-16"))
+    with pytest.raises(PolicyTrendsError, match=r"is not UTF-8 text \(byte 0xff on line 1\): save it as UTF-8$"):
+        Settings()
+
+
+def test_output_checks_name_the_path_and_write_nothing(tmp_path):
+    from policytrends.settings import check_writable
+
+    check_writable(tmp_path / "new" / "deeper" / "out.csv", "output", "fix")  # missing folders are created later
+    check_writable(tmp_path, "output folder", "fix", folder=True)
+    with pytest.raises(PolicyTrendsError, match=rf"^output {tmp_path} is a folder, not a file; give another$"):
+        check_writable(tmp_path, "output", "give another")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(PolicyTrendsError, match=r"notes\.txt is a file where a folder should be"):
+        check_writable(tmp_path / "notes.txt" / "out.csv", "output", "fix")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_ensure_dirs_names_the_setting_when_a_file_is_in_the_way(clean_env, tmp_path):
+    (tmp_path / "outputs").write_text("not a folder")
+    clean_env.setenv("POLICYTRENDS_HOME", str(tmp_path / "state"))
+    clean_env.setenv("POLICYTRENDS_OUTPUTS", str(tmp_path / "outputs"))
+    with pytest.raises(PolicyTrendsError, match=r"cannot create the outputs folder .*: a file is in the way; set POLICYTRENDS_OUTPUTS"):
+        Settings().ensure_dirs()
