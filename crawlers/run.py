@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.runlock import spawn
 
 STAT = "policytrends/"
 log = logging.getLogger("policytrends.crawl")
@@ -198,8 +199,10 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
                "--stats-out", str(stats_i), "--log-file", str(log_i)]
         for name in group:
             cmd += ["--only", name]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, CRAWL_DB_ENV: db_url})
+        # (spawn: the crawler dies with this process and holds its run lock until it exits, so a
+        # run killed with kill -9 leaves no crawler storing pages beside the next run)
+        proc = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                     env={**os.environ, CRAWL_DB_ENV: db_url})
         jobs.append((proc, stats_i, log_i))
     sources: dict[str, dict] = {}
     exit_code = 0

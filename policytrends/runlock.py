@@ -10,6 +10,12 @@ within one process). The kernel drops a ``flock`` when its process
 dies, however it dies (SIGKILL, OOM, power cut and reboot), so a lock left by a killed run is
 never mistaken for a live one: the next run takes it over and says whose it was.
 
+A run's child processes (crawlers, the temporary Prefect server) are started with
+:func:`spawn`: they die with the run (``policytrends/lifeline.py``) and inherit the locked file
+descriptor, so the kernel keeps the lock held until the last of them has exited. A run killed
+with ``kill -9`` therefore keeps out the next one until its crawler has stopped writing too; its
+pid and its children's are in the lock file, for the message.
+
 Two machines sharing one state folder over NFS are not covered (``flock`` is local); give
 each machine its own ``home`` and point them at one PostgreSQL store instead.
 """
@@ -22,6 +28,8 @@ import json
 import logging
 import os
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +53,10 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # exists, owned by someone else
         return True
-    return True
+    try:  # a zombie (killed, not yet reaped by its parent) is no longer running anything
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def read_holder(path: Path) -> dict:
@@ -64,9 +75,42 @@ def describe(holder: dict) -> str:
             f"started {holder.get('started', '?')})")
 
 
-# Locks this process holds: resolved path -> (pid, what run_lock yielded). ``flock`` conflicts
-# between two open() of one file even in one process, so nesting is recognised here instead.
-_held: dict[str, tuple[int, dict]] = {}
+# Locks this process holds: resolved path -> (pid, what run_lock yielded, fd, what the file says).
+# ``flock`` conflicts between two open() of one file even in one process, so nesting is
+# recognised here instead.
+_held: dict[str, tuple[int, dict, int, dict]] = {}
+CHILDREN_GRACE = 5.0  # seconds: a killed run's children get their SIGKILL at once, but exiting takes a moment
+
+
+def _try_lock(fd: int, holder_dead) -> bool:
+    """Take the flock; if only a dead run's children still hold it, give them a moment to exit first."""
+    deadline = time.monotonic() + CHILDREN_GRACE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not holder_dead() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _is_dead(holder: dict) -> bool:
+    """The run named in the lock file was on this machine and its process is gone."""
+    return holder.get("host") == socket.gethostname() and not pid_alive(int(holder.get("pid") or 0))
+
+
+def _refusal(path: Path) -> RunLockedError:
+    holder = read_holder(path)
+    if holder and _is_dead(holder):
+        alive = [p for p in holder.get("children", []) if pid_alive(int(p))]
+        who = f"pid {', '.join(map(str, alive))}" if alive else "they are not recorded in it"
+        return RunLockedError(
+            f"{describe(holder)} is gone, but processes it started still hold {path} ({who}): stop them "
+            f"({'kill ' + ' '.join(map(str, alive)) if alive else 'see `fuser -v ' + str(path) + '`'}), then run again")
+    return RunLockedError(
+        f"another run is in progress: {describe(holder)}; it holds {path}. Wait for it to finish "
+        "(or stop it), then run again")
 
 
 @contextlib.contextmanager
@@ -87,13 +131,8 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = read_holder(path)
-            raise RunLockedError(
-                f"another run is in progress: {describe(holder)}; it holds {path}. Wait for it to finish "
-                "(or stop it), then run again") from None
+        if not _try_lock(fd, lambda: _is_dead(read_holder(path))):
+            raise _refusal(path)
         previous = read_holder(path)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
               "started": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -106,7 +145,7 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
             me_out = dict(me)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
-        _held[key] = (me["pid"], me_out)
+        _held[key] = (me["pid"], me_out, fd, me)
         try:
             yield me_out
         finally:
@@ -114,6 +153,24 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
             os.ftruncate(fd, 0)  # a clean exit leaves an empty file: nothing stale to report next time
     finally:
         os.close(fd)  # releases the flock
+
+
+def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(cmd)`` for a process of this run: it dies with this process, and holds
+    the run locks this process holds until it exits (their pid is written into the lock file).
+
+    Start it from a thread that outlives it (see ``policytrends/lifeline.py``).
+    """
+    from policytrends import lifeline
+
+    mine = [entry for entry in _held.values() if entry[0] == os.getpid()]
+    pass_fds = (*popen_kwargs.pop("pass_fds", ()), *(fd for _, _, fd, _ in mine))
+    proc = subprocess.Popen(lifeline.command(cmd), pass_fds=pass_fds, **popen_kwargs)
+    for _, _, fd, holder in mine:
+        holder["children"] = [p for p in holder.get("children", []) if pid_alive(p)] + [proc.pid]
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+    return proc
 
 
 def flow_lock(path: Path, flow_name: str):

@@ -11,6 +11,10 @@ Two ways to run them:
   and this command returns; ``prefect worker start --pool NAME`` on any machine that has the
   project installed at the same path runs them.
 
+The Prefect servers started here (``serve``'s, and the temporary one of `run`, `retrain` and
+``backfill``: :func:`flow_api`) die with the process that started them, even a ``kill -9``'d one
+(``policytrends/runlock.py``'s ``spawn``); Prefect's own temporary server would outlive it.
+
 Nightly runs never overlap (the deployment's concurrency limit is one: a run that falls due
 while another still runs waits). Crawl tasks retry with backoff and each flow has a timeout
 (see ``flows/``).
@@ -30,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.runlock import spawn
 from policytrends.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("policytrends.serve")
@@ -92,17 +97,11 @@ def local_server(settings: Settings) -> Iterator[str]:
     log_path = home / "server.log"
     log.info("starting a Prefect server at http://127.0.0.1:%d (database %s, log %s)", port, home / "server.sqlite", log_path)
     with log_path.open("ab") as log_file:
-        proc = subprocess.Popen(
+        proc = spawn(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while api_reachable(api_url, timeout=2.0) is not None:
-            if proc.poll() is not None:
-                raise PolicyTrendsError(f"the Prefect server stopped at start (exit {proc.returncode}); see {log_path}")
-            if time.monotonic() > deadline:
-                raise PolicyTrendsError(f"the Prefect server did not answer within {SERVER_START_TIMEOUT} s; see {log_path}")
-            time.sleep(0.5)
+        _wait_until_up(proc, api_url, SERVER_START_TIMEOUT, f"see {log_path}")
         yield api_url
     finally:
         if proc.poll() is None:
@@ -111,6 +110,61 @@ def local_server(settings: Settings) -> Iterator[str]:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen, api_url: str, timeout: float, where: str) -> None:
+    deadline = time.monotonic() + timeout
+    while api_reachable(api_url, timeout=2.0) is not None:
+        if proc.poll() is not None:
+            raise PolicyTrendsError(f"the Prefect server stopped at start (exit {proc.returncode}); {where}")
+        if time.monotonic() > deadline:
+            raise PolicyTrendsError(f"the Prefect server did not answer within {timeout:.0f} s; {where}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def flow_api(settings: Settings) -> Iterator[str]:
+    """The Prefect API for flows started by this process (`run`, `retrain`, `backfill`); yields its URL.
+
+    The one in ``PREFECT_API_URL`` if set. Otherwise the temporary server Prefect itself would
+    start (the same command: no UI, database in ``<home>/prefect/``), but started with
+    ``spawn``: it dies with this process and holds its run lock, where Prefect's own would
+    outlive a ``kill -9`` of the run. Stopped when the block ends.
+    """
+    import prefect
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    configured = PREFECT_API_URL.value()
+    if configured:
+        yield configured
+        return
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env.pop(API_ENV, None)
+    log.info("starting a temporary Prefect server at http://127.0.0.1:%d (stopped at the end of the run)", port)
+    proc = spawn([sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                  "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+                  "--log-level", "error", "--lifespan", "on"], env=env)
+    try:
+        _wait_until_up(proc, api_url, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(),
+                       f"set {API_ENV} to a running server (`prefect server start`) instead")
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield api_url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
                 proc.wait()
 
 

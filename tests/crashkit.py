@@ -6,6 +6,7 @@ Used by ``tests/test_crash_recovery.py`` and ``bench/reliability.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -73,6 +74,91 @@ def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None =
     proc = subprocess.run([sys.executable, "-m", "policytrends.direct", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+class SlowSite:
+    """The fixture think tank of :func:`article_pages` on 127.0.0.1, each article answered after
+    ``delay`` seconds: a crawl of it lasts long enough to be killed in the middle."""
+
+    def __init__(self, delay: float = 1.0):
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        pages = article_pages()
+        self.hits: dict[str, int] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                body = pages.get(self.path)
+                if body is not None and self.path != "/list":
+                    time.sleep(delay)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def articles_requested(self) -> int:
+        return sum(n for path, n in self.hits.items() if path.startswith("/a/"))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# Set in the environment of a run started by :func:`start_cli`: every process of that run inherits
+# it, so the processes left after a kill are found even once they have been re-parented.
+RUN_MARK_ENV = "POLICYTRENDS_TEST_RUN_MARK"
+
+
+def cli_env(home: Path, outputs: Path, mark: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICYTRENDS_", "PREFECT_API_URL"))}
+    env.update({"POLICYTRENDS_HOME": str(home), "POLICYTRENDS_OUTPUTS": str(outputs), "POLICYTRENDS_SETTINGS": "",
+                RUN_MARK_ENV: mark})
+    return env
+
+
+def start_cli(home: Path, outputs: Path, args: list[str], mark: str) -> subprocess.Popen:
+    """``policytrends ARGS`` in a child process (its own session, so that a test can clean up after it)."""
+    return subprocess.Popen([sys.executable, "-m", "policytrends.cli", *args], cwd=PROJECT_ROOT,
+                            env=cli_env(home, outputs, mark), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def processes_with_mark(mark: str) -> list[tuple[int, str]]:
+    """``(pid, command line)`` of the running processes (not zombies) whose environment carries ``mark``."""
+    needle = f"{RUN_MARK_ENV}={mark}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes():
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")))
+        except (OSError, IndexError):  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def kill_marked(mark: str) -> None:
+    """SIGKILL whatever is left of a run (a test's clean-up: it must not leave strays behind when it fails)."""
+    for pid, _ in processes_with_mark(mark):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def store_picture(db_url: str) -> dict:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -136,3 +138,84 @@ def test_a_flow_run_holding_the_lock_is_named_in_the_refusal(settings, prefect_h
     command = probe()
     assert command.startswith("the nightly flow (Prefect flow run ")
     assert "`policytrends" not in command
+
+
+SPAWNER = """
+import sys, time
+from pathlib import Path
+from policytrends.runlock import run_lock, spawn
+with run_lock(Path(sys.argv[1]), "run"):
+    child = spawn([sys.executable, "-c", sys.argv[2]])
+    print(child.pid, flush=True)
+    time.sleep(120)
+"""
+SLEEPER = "import time; time.sleep(120)"
+# A child that takes back its death signal: one that would outlive its run (started by an older
+# version, or by a tool that does not use spawn).
+STUBBORN = "import ctypes, time; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); time.sleep(120)"
+
+
+def _run_with_child(settings, child_code: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-c", SPAWNER, str(settings.run_lock), child_code], cwd=PROJECT_ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    from policytrends.runlock import pid_alive
+
+    deadline = time.monotonic() + seconds
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_children_of_a_killed_run_die_with_it(settings):
+    run, child = _run_with_child(settings, SLEEPER)
+    try:
+        assert read_holder(settings.run_lock)["children"] == [child]
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        assert _gone_within(child, 2.0)
+        with run_lock(settings.run_lock, "run") as me:
+            assert me["took_over"]["pid"] == run.pid
+    finally:
+        for pid in (run.pid, child):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_child_left_alive_by_a_killed_run_keeps_the_next_run_out(settings):
+    run, child = _run_with_child(settings, STUBBORN)
+    try:
+        time.sleep(1.0)  # let it take back its death signal
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        time.sleep(0.5)
+        assert not _gone_within(child, 0.1)
+        started = time.monotonic()
+        with pytest.raises(RunLockedError) as refused, run_lock(settings.run_lock, "run"):
+            pass
+        assert time.monotonic() - started < 30  # waited a moment for the children to exit, then refused
+        message = str(refused.value)
+        assert f"`policytrends run` (pid {run.pid} " in message
+        assert f"is gone, but processes it started still hold {settings.run_lock} (pid {child}): stop them (kill {child})" in message
+        os.kill(child, signal.SIGKILL)
+        assert _gone_within(child, 5.0)
+        with run_lock(settings.run_lock, "run") as me:  # the last holder gone, the lock is free
+            assert me["took_over"]["pid"] == run.pid
+    finally:
+        for pid in (run.pid, child):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_child_whose_parent_died_before_it_started_does_not_run(tmp_path):
+    """The window between fork and prctl: the launcher finds another parent and stops there."""
+    marker = tmp_path / "ran"
+    done = subprocess.run([sys.executable, "-m", "policytrends.lifeline", "1", "--", "touch", str(marker)],
+                          cwd=PROJECT_ROOT, timeout=60)
+    assert done.returncode == 128 + signal.SIGKILL
+    assert not marker.exists()
