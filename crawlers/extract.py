@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,7 +22,12 @@ from lxml import html as lxml_html
 from corpus.urls import TRACKING_PARAMS, BadURLError, canonicalize_url, clean_request_url, rebase_url  # noqa: F401
 from policytrends.errors import PolicyTrendsError
 
-MIN_BODY_WORDS = 40  # shorter than this is a stub, a landing page or an error page
+# Shorter than this is a stub, an error page or a script-drawn shell ("You need to enable
+# JavaScript to run this app.": 9 words); a short real blog post has 18.
+MIN_BODY_WORDS = 15
+# A page with fewer words of its own than this and a link to a PDF in its content introduces
+# the PDF (a publications page): the PDF is the article, the page is not stored.
+PDF_PAGE_WORDS = 60
 MAX_PDF_PAGES = 300  # reports are rarely longer; a hostile PDF with 100,000 pages would take hours to lay out
 EARLIEST = date(1990, 1, 1)
 ARTICLE_TYPES = {
@@ -201,6 +207,18 @@ _DATE_HINT_XPATH = "|".join(
     for h in ("date", "byline", "submitted", "published", "posted", "meta", "time")
 )
 _BYLINE = re.compile(r"^\s*By\s+(.+?)(?:\s*[|·•]\s*|\s*$)", re.I)
+# Short lines that point elsewhere ("Read more: ...", "Lea también: ...") or sell something
+# (newsletter, subscription, follow us, copyright): not the article, in the languages seen.
+_RELATED_LINE = re.compile(
+    r"^\s*(read (more|also|next)|see also|related( (stories|articles|content|posts|reading))?|more on this|recommended"
+    r"|lea (también|más|además)|lee (también|más)|lea\b|vea también|ver también|mira\b|le puede interesar|te puede interesar"
+    r"|notas? relacionadas?|contenido relacionado|lesen sie (auch|mehr)|mehr zum thema|auch interessant|siehe auch"
+    r"|das könnte sie (auch )?interessieren|(à )?lire aussi|voir aussi|leggi anche|lees ook|leia (também|mais))\s*[:!.\-–—]?",
+    re.I)
+_PROMO_LINE = re.compile(
+    r"^\s*(subscribe|sign up|follow (us|the \w+|\w+) on|download|herunterladen|télécharger|to (view|read) the full|if you.re (seeing|already))\b"
+    r"|\b(newsletter|all rights reserved|subscribers?)\b|©", re.I)
+BOILERPLATE_LINE_WORDS = 30  # a line this short that matches the patterns above is dropped; a paragraph is kept
 
 
 def _visible_byline(tree) -> list[str]:
@@ -213,6 +231,16 @@ def _visible_byline(tree) -> list[str]:
             names = [n for n in _split_people(m.group(1)) if not parse_date(n)]
             if names:
                 return names
+    return []
+
+
+def _author_field_links(tree) -> list[str]:
+    for field_el in tree.xpath('//*[contains(@class, "field-authors") or contains(@class, "field-author")'
+                               ' or contains(@class, "field--name-field-author")]'):
+        names = [_clean(a.text_content()) for a in field_el.xpath(".//a")]
+        names = [n for n in names if 0 < len(n.split()) <= 5]
+        if names:
+            return names
     return []
 
 
@@ -233,20 +261,46 @@ def _body_from_selector(tree, selector: str) -> str:
     return "\n".join(p for p in paras if p)
 
 
-def _body_trafilatura(html_text: str, url: str | None) -> str:
+def _lines(text: str | None) -> str:
+    return "\n".join(_clean(line) for line in (text or "").split("\n") if _clean(line))
+
+
+# A paywall or subscription box sits inside the article's container: never body text.
+_PAYWALL_XPATH = "".join((
+    '//*[contains(@class, "paywall") or contains(@id, "paywall") or contains(@class, "subscription")',
+    ' or contains(@class, "subscribe-") or contains(@class, "access-options")]',
+))
+
+
+def _body_trafilatura(tree, url: str | None) -> str:
+    """trafilatura's main text of the parsed page (it works on a copy: ours stays whole).
+    Tables stay in: layout tables often hold the body text."""
     import trafilatura
 
-    text = trafilatura.extract(
-        html_text,
-        url=url,
-        output_format="txt",
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        favor_precision=True,
-        deduplicate=False,
-    )
-    return "\n".join(_clean(line) for line in (text or "").split("\n") if _clean(line))
+    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, include_tables=True,
+                                      include_images=False, deduplicate=False, prune_xpath=_PAYWALL_XPATH)
+    return _lines(doc.text if doc is not None else "")
+
+
+def _trafilatura_author(tree) -> str | None:
+    from trafilatura.metadata import extract_author
+
+    return extract_author(tree)
+
+
+def _trafilatura_title(tree) -> str | None:
+    from trafilatura.metadata import extract_title
+
+    return extract_title(tree)
+
+
+def _htmldate(tree, url: str | None, today: date) -> date | None:
+    """htmldate's ``find_date(original_date=True)`` on the parsed page (it copies the tree)."""
+    from htmldate import find_date
+
+    found = find_date(tree, url=url, original_date=True, extensive_search=True,
+                      min_date=EARLIEST.isoformat(), max_date=today.isoformat())
+    return plausible(date.fromisoformat(found), today) if found else None
 
 
 def _select_text(tree, selector: str) -> str:
@@ -256,18 +310,49 @@ def _select_text(tree, selector: str) -> str:
 
 def decode_html(data: bytes, declared: str | None = None) -> str:
     """Bytes to text. Bytes that are valid UTF-8 are UTF-8 whatever the server declares (a
-    wrong ``charset`` is common); otherwise the declared charset, then cp1252."""
+    wrong ``charset`` is common), and so are UTF-8 pages with a few stray single-byte
+    characters (pasted from a Latin-1 source); otherwise the declared charset, then cp1252."""
     return decode_with(data, declared)[0]
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as surrogateescape leaves them
+
+
+def _single_byte(m: re.Match) -> str:
+    byte = bytes([ord(m.group()) - 0xDC00])
+    try:
+        return byte.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return byte.decode("latin-1")
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """The text if ``data`` is UTF-8 apart from a few stray bytes (read as cp1252), else None.
+
+    Text in a single-byte charset is almost never valid UTF-8 beyond a few accidents, so
+    many valid multi-byte sequences against few invalid bytes means UTF-8 with strays.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    stray = len(_ESCAPED.findall(text))
+    multibyte = sum(1 for c in text if ord(c) > 0x7F) - stray
+    return _ESCAPED.sub(_single_byte, text) if multibyte >= 4 * stray else None
 
 
 def decode_with(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """(text, the encoding that decoded it): see :func:`decode_html`."""
-    for enc in filter(None, ["utf-8", declared, "cp1252"]):
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text, "utf-8"
+    for enc in filter(None, [declared, "cp1252"]):
         try:
             return data.decode(enc), enc
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("utf-8", errors="replace"), "utf-8"
+    return data.decode("latin-1"), "latin-1"  # cp1252 has five holes; latin-1 decodes every byte
 
 
 def charset_corrected(declared: str | None, used: str) -> bool:
@@ -282,28 +367,108 @@ def charset_corrected(declared: str | None, used: str) -> bool:
         return True
 
 
+def parse_html(html_text: str):
+    """The page as one lxml tree, parsed as trafilatura parses it (comments and processing
+    instructions dropped; a page that starts with an XML declaration is read too)."""
+    from trafilatura.utils import load_html
+
+    try:
+        tree = load_html(html_text)
+    except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
+        raise ExtractionError(f"unparseable HTML: {exc}", "unparseable") from None
+    if tree is None:
+        raise ExtractionError("unparseable HTML: no HTML document in the page", "unparseable")
+    return tree
+
+
+def _microdata_date(tree, today: date | None) -> date | None:
+    """A visible element marked ``itemprop="datePublished"``: the page's own markup says which
+    date is the publication date, where meta tags and JSON-LD often carry a UTC timestamp
+    (a day off the local date) or the date of a re-indexing."""
+    for el in tree.xpath('//*[@itemprop="datePublished"][not(self::meta)]'):
+        d = parse_date(el.get("datetime") or el.get("content") or _clean(el.text_content())[:100], today)
+        if d:
+            return d
+    return None
+
+
+def _structured_date(tree, ld: dict | None, today: date | None, visible: bool = True) -> tuple[date | None, str | None]:
+    """Our own reading of the date: JSON-LD, meta tags, ``<time>``, then (if ``visible``,
+    as it is slow) the visible text."""
+    if ld:
+        d = parse_date(str(ld.get("datePublished") or ""), today)
+        if d:
+            return d, "json-ld"
+    d = parse_date(" ".join(_meta(tree, "article:published_time", "og:published_time", "citation_publication_date",
+                                  "dc.date", "date", "pubdate", "datePublished")), today)
+    if d:
+        return d, "meta"
+    d = parse_date(" ".join(t.get("datetime") or t.text_content() for t in tree.xpath("//time")), today)
+    if d:
+        return d, "time"
+    if not visible:
+        return None, None
+    # Visible dates: first in elements whose class says they hold one (byline, submitted,
+    # date...), so a date in a header box or a teaser does not win; then anywhere near the top.
+    d = next((d for d in (parse_date(_clean(el.text_content())[:300], today) for el in tree.xpath(_DATE_HINT_XPATH)) if d), None)
+    if not d:
+        body_el = tree.xpath("//body")
+        # itertext with spaces: minified HTML has no whitespace between elements.
+        d = parse_date(_clean(" ".join(body_el[0].itertext()))[:3000] if body_el else "", today)
+    return (d, "visible-date") if d else (None, None)
+
+
+def _boilerplate_line(line: str) -> bool:
+    return len(line.split()) <= BOILERPLATE_LINE_WORDS and bool(_RELATED_LINE.match(line) or _PROMO_LINE.search(line))
+
+
+_DOWNLOAD = re.compile(r"download|\bpdf\b|full (report|text|paper)|read the (report|paper)|herunterladen|télécharger|descargar|scarica", re.I)
+
+
+def _pdf_link(tree, url: str | None) -> str | None:
+    """The PDF the page's content offers as its document: a link to a .pdf file whose text,
+    title or class says download or PDF (a privacy policy's PDF in a footer is not one)."""
+    from urllib.parse import urljoin, urlsplit
+
+    for a in tree.xpath('//a[@href][not(ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside)]'):
+        href = urljoin(url or "", a.get("href").strip())
+        if not urlsplit(href).path.lower().endswith(".pdf"):
+            continue
+        if _DOWNLOAD.search(" ".join((a.text_content(), a.get("title") or "", a.get("class") or ""))):
+            return href
+    return None
+
+
 def extract_html(html_text: str, url: str | None = None, selectors: dict[str, str] | None = None, today: date | None = None) -> Extracted:
-    """Extract one article from an HTML page. Raises ExtractionError when there is none."""
+    """Extract one article from an HTML page. Raises ExtractionError when there is none.
+
+    One parse: the tree goes to our structured-data readers, to trafilatura (metadata and main
+    text) and through it to htmldate (the date).
+    """
     if "\x00" in html_text[:2048]:
         raise ExtractionError("binary content served as HTML", "binary")
-    try:
-        tree = lxml_html.fromstring(html_text)
-    except (ValueError, lxml_html.etree.ParserError) as exc:
-        raise ExtractionError(f"unparseable HTML: {exc}", "unparseable") from None
+    tree = parse_html(html_text)
+    today = today or date.today()
     selectors = selectors or {}
     methods: list[str] = []
 
-    ld = next((o for o in _jsonld_objects(tree) if _types(o) & ARTICLE_TYPES and (o.get("headline") or o.get("name"))), None)
+    # The article's own object: a WordPress (Yoast) graph lists the WebPage before the Article.
+    found = [o for o in _jsonld_objects(tree) if _types(o) & ARTICLE_TYPES and (o.get("headline") or o.get("name"))]
+    ld = next((o for o in found if _types(o) & ARTICLE_TYPES - {"webpage"}), found[0] if found else None)
 
-    # Title
+    # Title: a logo's empty <h1> is no title; <title> is the last resort.
     title = _select_text(tree, selectors["title"]) if "title" in selectors else ""
     if not title and ld:
         title = _clean(str(ld.get("headline") or ld.get("name") or ""))
     if not title:
         title = next(iter(_meta(tree, "og:title", "citation_title", "twitter:title", "dc.title")), "")
     if not title:
-        h1 = tree.xpath("//h1")
-        title = _clean(h1[0].text_content()) if h1 else _clean(tree.findtext(".//title"))
+        headings = [t for t in (_clean(h.text_content()) for h in tree.xpath("//h1")) if t]
+        # Several headings (the site's name in one): trafilatura's rules pick the post's title
+        # (entry-title and similar classes, then <title> without the site's name).
+        title = headings[0] if len(headings) == 1 else _clean(_trafilatura_title(tree))
+    if not title:
+        title = _clean(tree.findtext(".//title"))
 
     # Authors
     authors: list[str] = []
@@ -312,36 +477,38 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
     if not authors and ld:
         authors = [_clean(n) for n in _names(ld.get("author")) if _clean(n)]
     if not authors:
-        authors = [a for a in _meta(tree, "author", "article:author", "citation_author", "dc.creator") if not a.startswith("http")]
+        authors = [a for a in _meta(tree, "author", "article:author", "dc.creator") if not a.startswith("http")]
+    if not authors:  # journals write "Surname, Given"
+        authors = [" ".join(reversed(a.split(", "))) if a.count(", ") == 1 else a for a in _meta(tree, "citation_author")]
     if not authors:
         authors = _visible_byline(tree)
     if not authors:
         authors = [_clean(a.text_content()) for a in tree.xpath('//a[@rel="author"]') if 0 < len(_clean(a.text_content()).split()) <= 5]
+    if not authors:  # an authors field holding links to people's pages (Drupal's field-name-field-authors)
+        authors = _author_field_links(tree)
+    if not authors:  # an author box, found by trafilatura's rules (class names with "author" and the like)
+        authors = [a for a in (_clean(x) for x in (_trafilatura_author(tree) or "").split(";")) if a]
     authors = _dedupe(authors)
 
-    # Date: published before modified; structured before visible text
-    published = None
-    if "date" in selectors:
-        published = parse_date(_select_text(tree, selectors["date"]), today)
-    if not published and ld:
-        published = parse_date(str(ld.get("datePublished") or ""), today)
-        methods.append("json-ld") if published else None
+    # Date: the source's selector; a visible microdata datePublished; else htmldate (which
+    # weighs meta tags, JSON-LD, URL and visible dates over the whole page). Our own reading
+    # names the evidence when it agrees and stands in when htmldate finds nothing.
+    published = parse_date(_select_text(tree, selectors["date"]), today) if "date" in selectors else None
     if not published:
-        published = parse_date(" ".join(_meta(tree, "article:published_time", "og:published_time", "citation_publication_date", "dc.date", "date", "pubdate", "datePublished")), today)
-        methods.append("meta") if published else None
+        published = _microdata_date(tree, today)
+        methods.append("microdata") if published else None
     if not published:
-        times = [t.get("datetime") or t.text_content() for t in tree.xpath("//time")]
-        published = parse_date(" ".join(times), today)
-    if not published:
-        # Visible dates: first in elements whose class says they hold one (byline, submitted,
-        # date...), so a date in a header box or a teaser does not win; then anywhere near the top.
-        hinted = tree.xpath(_DATE_HINT_XPATH)
-        published = next((d for d in (parse_date(_clean(el.text_content())[:300], today) for el in hinted) if d), None)
-        if not published:
-            body_el = tree.xpath("//body")
-            # itertext with spaces: minified HTML has no whitespace between elements.
-            published = parse_date(_clean(" ".join(body_el[0].itertext()))[:3000] if body_el else "", today)
-        methods.append("visible-date") if published else None
+        found = _htmldate(tree, url, today)
+        if found and (found.month, found.day) == (1, 1):
+            # htmldate's last resort is a year alone, given as 1 January: wrong 8 times in 11
+            # on its own evaluation pages. Our reading, or no date, is better than that guess.
+            ours, evidence = _structured_date(tree, ld, today, visible=True)
+            found = found if ours == found else None
+        else:
+            ours, evidence = _structured_date(tree, ld, today, visible=not found)
+        published = found or ours
+        if published:
+            methods.append(evidence if published == ours else "htmldate")
     if not published and ld:  # modified only when nothing says when it was published
         published = parse_date(str(ld.get("dateModified") or ""), today)
 
@@ -350,8 +517,14 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
     if body:
         methods.append("selector")
     else:
-        body = _body_trafilatura(html_text, url)
+        body = _body_trafilatura(tree, url)
         methods.append("trafilatura")
+    given = _lines(ld.get("articleBody")) if ld and isinstance(ld.get("articleBody"), str) else ""
+    if given and (count_words(given), given.count("\n")) > (count_words(body), body.count("\n")):
+        # A headless CMS may serve the text only in its JSON-LD, the page being drawn by script
+        # (trafilatura then finds it too, but as one paragraph).
+        body = given
+        methods[-1] = "json-ld-body"
 
     # Main-text extractors often keep the headline as the first line: it is not body text.
     # So do they the byline and dateline ("By A. Author | 9 April 2021").
@@ -360,7 +533,12 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
         lines = lines[1:]
     while lines and len(lines[0].split()) <= 30 and (_BYLINE.match(lines[0]) or (parse_date(lines[0], today) and len(lines[0].split()) <= 8)):
         lines = lines[1:]
-    body = "\n".join(lines)
+    body = "\n".join(line for line in lines if not _boilerplate_line(line))
+
+    pdf = _pdf_link(tree, url) if count_words(body) < PDF_PAGE_WORDS else None
+    if pdf:
+        raise ExtractionError(f"the article is a PDF ({pdf}); the page only introduces it "
+                              f"({count_words(body)} words): let the source's article pattern match its PDF links", "pdf_only")
 
     canonical = tree.xpath('//link[@rel="canonical"]/@href')
     result = Extracted(
@@ -375,17 +553,37 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
     return result
 
 
+# Chinese and Japanese are written without spaces: their characters, two to a word, are counted.
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``: space-separated tokens, plus one per two Chinese or Japanese characters.
+
+    >>> count_words("Deterrence works"), count_words("抑止力は機能する")
+    (2, 4)
+    """
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + cjk // 2
+
+
 def validate(doc: Extracted) -> None:
     """Refuse empty or garbage documents, naming what is wrong."""
     if not doc.title:
         raise ExtractionError("no title found", "no_title")
-    words = len(doc.body.split())
+    words = count_words(doc.body)
     if words < MIN_BODY_WORDS:
         raise ExtractionError(f"body text too short ({words} words, need {MIN_BODY_WORDS})", "too_short")
-    letters = sum(c.isalpha() for c in doc.body)
-    if letters < 0.6 * len(doc.body.replace(" ", "").replace("\n", "")):
+    # Table rows (" | "-separated cells) may be all figures; prose is judged on the other lines.
+    # Vowel signs of Indian scripts are marks, not letters: they count as letters here.
+    prose = "".join(line for line in doc.body.split("\n") if not line.startswith("| ")).replace(" ", "")
+    letters = sum(c.isalpha() or unicodedata.category(c).startswith("M") for c in prose)
+    if letters < 0.6 * len(prose):
         raise ExtractionError("body text is not prose (too few letters: binary or garbled page?)", "not_prose")
-    garbled = doc.body.count("\ufffd") + len(_MOJIBAKE.findall(doc.body))
+    # We decode without replacement characters, so a U+FFFD is the page's own (often where a
+    # space was): it costs a character, not the article, unless the text is full of them.
+    replaced = doc.body.count("\ufffd")
+    garbled = len(_MOJIBAKE.findall(doc.body)) + (replaced if replaced > len(doc.body) // 50 else 0)
     if garbled > max(3, words // 100):
         raise ExtractionError(f"body text is garbled ({garbled} broken characters: wrong charset?)", "garbled")
 

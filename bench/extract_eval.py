@@ -1,0 +1,266 @@
+"""Extraction on real pages: the project beside trafilatura and htmldate, in one run.
+
+    .venv/bin/python bench/extract_eval.py              # all pages (about 3 minutes on 2 cores)
+    .venv/bin/python bench/extract_eval.py --limit 200  # the first 200 pages of each set
+    .venv/bin/python bench/extract_eval.py --show-dropped --show-wrong-dates
+
+Reads ``../shared/benchmarks/extract_eval.tar.xz`` where it lies and unpacks it into a cache
+folder outside the repository (``--data``, default under the system temp folder); nothing of
+it is copied into the project.
+
+- Body text: trafilatura's evaluation set (990 real pages, each with snippets the text must
+  and must not contain), scored as trafilatura's own evaluation does: a snippet counts when its
+  whitespace-normalised text is inside the output; a page the extractor drops (or crashes on)
+  is scored as empty.
+- Publication dates: htmldate's evaluation sets (1,000 entries, 995 distinct pages, each with
+  its gold date): right when the date found is the gold date; no date is wrong.
+
+The project is called exactly as the crawler calls it: the bytes decoded with the encoding
+Scrapy gives the response (``decode_with``), then ``extract_html(text, url)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from policytrends.settings import PROJECT_ROOT  # noqa: E402
+
+ARCHIVE = PROJECT_ROOT.parent / "shared" / "benchmarks" / "extract_eval.tar.xz"
+DEFAULT_DATA = Path(tempfile.gettempdir()) / "policytrends-extract-eval"
+
+
+def unpack(archive: Path, folder: Path) -> Path:
+    """The unpacked ``data/`` folder, unpacking the archive once (again when it changes)."""
+    stamp = folder / ".unpacked-from"
+    mark = f"{archive.stat().st_size} {archive.stat().st_mtime_ns}"
+    if not (stamp.exists() and stamp.read_text() == mark):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive, "r:xz") as tar:
+            tar.extractall(folder, filter="data")
+        stamp.write_text(mark)
+    return folder / "data"
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def find(folder: Path, subdirs: tuple[str, ...], name: str) -> Path | None:
+    return next((folder / s / name for s in subdirs if (folder / s / name).is_file()), None)
+
+
+def load_body_set(data: Path) -> list[tuple[str, dict, bytes]]:
+    tests = data / "trafilatura" / "tests"
+    gold = json.loads((tests / "evaldata.json").read_text(encoding="utf-8"))
+    out = []
+    for url in sorted(gold):
+        path = find(tests, ("cache", "eval"), gold[url]["file"])
+        if path is not None:
+            out.append((url, gold[url], path.read_bytes()))
+    return out
+
+
+def load_date_set(data: Path) -> list[tuple[str, str, bytes]]:
+    tests = data / "htmldate" / "tests"
+    gold: dict[str, dict] = {}
+    for name in ("eval_mediacloud_2020.json", "eval_default.json"):  # htmldate's order: a later entry wins
+        gold.update(json.loads((tests / name).read_text(encoding="utf-8")))
+    out = []
+    for url in sorted(gold):
+        path = find(tests, ("test_set", "cache", "eval"), gold[url]["file"])
+        if path is not None and gold[url].get("date"):
+            out.append((url, gold[url]["date"], path.read_bytes()))
+    return out
+
+
+# --------------------------------------------------------------------------- the three runners
+def project(url: str, raw: bytes):
+    """(Extracted or None, why it was dropped): decoded and extracted as the crawler does."""
+    from scrapy.http import HtmlResponse
+
+    from crawlers.extract import ExtractionError, decode_with, extract_html
+
+    # The crawler hands the pipeline Scrapy's idea of the encoding (BOM, <meta charset>, sniffing).
+    encoding = HtmlResponse(url=url, body=raw, headers={"Content-Type": "text/html"}).encoding
+    text, _ = decode_with(raw, encoding)
+    try:
+        return extract_html(text, url), None
+    except ExtractionError as exc:
+        return None, exc.kind
+
+
+def trafilatura_body(url: str, raw: bytes) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(raw, url=url)
+
+
+def htmldate_text(raw: bytes) -> str | bytes:
+    """The page as htmldate's own evaluation hands it over: UTF-8 text, else the guessed charset."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import detect
+
+        guessed = detect(raw)["encoding"]
+        try:
+            return raw.decode(guessed) if guessed else raw
+        except (LookupError, UnicodeDecodeError):
+            return raw
+
+
+def htmldate_date(url: str, raw: bytes) -> str | None:
+    from htmldate import find_date
+
+    return find_date(htmldate_text(raw), original_date=True)  # as htmldate's own evaluation calls it
+
+
+# --------------------------------------------------------------------------- scoring
+class Body:
+    def __init__(self):
+        self.tp = self.fp = self.fn = 0
+        self.seconds = 0.0
+        self.pages = 0
+        self.dropped: Counter = Counter()
+        self.dropped_urls: list[tuple[str, str]] = []
+
+    def add(self, gold: dict, text: str | None, seconds: float) -> None:
+        self.pages += 1
+        self.seconds += seconds
+        out = norm(text) if text else ""
+        tp = sum(1 for w in gold["with"] if text and norm(w) in out)
+        self.tp += tp
+        self.fn += len(gold["with"]) - tp
+        self.fp += sum(1 for w in gold["without"] if text and norm(w) in out)
+
+    def scores(self) -> tuple[float, float, float]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return (2 * p * r / (p + r) if p + r else 0.0), p, r
+
+
+class Dates:
+    def __init__(self):
+        self.right = self.none = self.pages = 0
+        self.seconds = 0.0
+        self.wrong: list[tuple[str, str, str | None]] = []
+
+    def add(self, url: str, gold: str, found: str | None, seconds: float) -> None:
+        self.pages += 1
+        self.seconds += seconds
+        self.right += found == gold
+        self.none += found is None
+        if found != gold:
+            self.wrong.append((url, gold, found))
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    try:
+        result = fn(*args)
+    except Exception as exc:  # a crash costs the page, as in trafilatura's evaluation; named below
+        result = exc
+    return result, time.perf_counter() - start
+
+
+def run(data: Path, limit: int | None, show_dropped: bool, show_wrong: bool) -> None:
+    body_set = load_body_set(data)[:limit]
+    date_set = load_date_set(data)[:limit]
+    # Lazy imports and one-time set-ups are paid before timing starts.
+    project("https://example.org/", b"<html><body><p>warm up</p></body></html>")
+    trafilatura_body("https://example.org/", b"<html><body><p>warm up</p></body></html>")
+    htmldate_date("https://example.org/", b"<html><body><p>2020-01-01</p></body></html>")
+
+    ours, theirs = Body(), Body()
+    crashes: Counter = Counter()
+    for url, gold, raw in body_set:
+        (result, seconds) = timed(project, url, raw)
+        if isinstance(result, Exception):
+            crashes[f"project: {type(result).__name__}"] += 1
+            result = (None, f"crash:{type(result).__name__}")
+        doc, why = result
+        ours.add(gold, doc.body if doc else None, seconds)
+        if why:
+            ours.dropped[why] += 1
+            ours.dropped_urls.append((url, why))
+        text, seconds = timed(trafilatura_body, url, raw)
+        if isinstance(text, Exception):
+            crashes[f"trafilatura: {type(text).__name__}"] += 1
+            text = None
+        theirs.add(gold, text, seconds)
+
+    our_dates, hd_dates = Dates(), Dates()
+    date_dropped: Counter = Counter()
+    for url, gold, raw in date_set:
+        result, seconds = timed(project, url, raw)
+        doc, why = result if not isinstance(result, Exception) else (None, f"crash:{type(result).__name__}")
+        if why:
+            date_dropped[why] += 1
+        our_dates.add(url, gold, doc.published.isoformat() if doc and doc.published else None, seconds)
+        found, seconds = timed(htmldate_date, url, raw)
+        if isinstance(found, Exception):
+            crashes[f"htmldate: {type(found).__name__}"] += 1
+            found = None
+        hd_dates.add(url, gold, found, seconds)
+
+    def f1(b: Body) -> str:
+        f, p, r = b.scores()
+        return f"{f:.3f} ({p:.3f} / {r:.3f})"
+
+    def right(d: Dates) -> str:
+        return f"{100 * d.right / d.pages:.1f}% ({d.none} pages with no date)" if d.pages else "-"
+
+    def ms(seconds: float, pages: int) -> str:
+        return f"{1000 * seconds / pages:.0f} ms" if pages else "-"
+
+    print(f"body text: {len(body_set)} pages (trafilatura's set); dates: {len(date_set)} pages (htmldate's sets)\n")
+    print("| | project (`extract_html`, as the crawler calls it) | trafilatura default | htmldate `find_date(original_date=True)` |")
+    print("|---|---|---|---|")
+    print(f"| body text F1 (precision / recall) | {f1(ours)} | {f1(theirs)} | |")
+    print(f"| publication date right | {right(our_dates)} | | {right(hd_dates)} |")
+    print(f"| time per page | {ms(ours.seconds, ours.pages)} (dates set: {ms(our_dates.seconds, our_dates.pages)}) "
+          f"| {ms(theirs.seconds, theirs.pages)} | {ms(hd_dates.seconds, hd_dates.pages)} |")
+    print(f"\nproject dropped {sum(ours.dropped.values())} of {ours.pages} body-set pages: "
+          + (", ".join(f"{k} {v}" for k, v in ours.dropped.most_common()) or "none"))
+    print(f"project dropped {sum(date_dropped.values())} of {our_dates.pages} date-set pages: "
+          + (", ".join(f"{k} {v}" for k, v in date_dropped.most_common()) or "none"))
+    if crashes:
+        print("crashes: " + ", ".join(f"{k} {v}" for k, v in crashes.most_common()))
+    if show_dropped:
+        for url, why in ours.dropped_urls:
+            print(f"dropped  {why:12} {url}")
+    if show_wrong:
+        for url, gold, found in our_dates.wrong:
+            print(f"date     gold {gold} found {found}  {url}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archive", type=Path, default=ARCHIVE, help="extract_eval.tar.xz (default: %(default)s)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="where to unpack it (default: %(default)s)")
+    parser.add_argument("--limit", type=int, help="score only the first N pages of each set (while developing)")
+    parser.add_argument("--show-dropped", action="store_true", help="list the body-set pages the project dropped")
+    parser.add_argument("--show-wrong-dates", action="store_true", help="list the date-set pages the project got wrong")
+    args = parser.parse_args(argv)
+    if not args.archive.is_file():
+        print(f"error: {args.archive} not found: pass --archive with the path of extract_eval.tar.xz", file=sys.stderr)
+        return 2
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be a positive number of pages", file=sys.stderr)
+        return 2
+    run(unpack(args.archive, args.data), args.limit, args.show_dropped, args.show_wrong_dates)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
