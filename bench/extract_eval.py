@@ -173,45 +173,62 @@ def timed(fn, *args):
     return result, time.perf_counter() - start
 
 
+def _project_out(url: str, raw: bytes):
+    doc, why = project(url, raw)
+    return (doc.body, doc.published.isoformat() if doc.published else None, None) if doc else (None, None, why)
+
+
+RUNNERS = {"project": _project_out, "trafilatura": trafilatura_body, "htmldate": htmldate_date}
+
+
+def one_pass(runner: str, which: str, data: Path, limit: int | None) -> list[tuple[str, object, float]]:
+    """One runner over one set, in its own process (see :func:`run`): (url, output or exception, seconds)."""
+    pages = (load_body_set(data) if which == "body" else load_date_set(data))[:limit]
+    fn = RUNNERS[runner]
+    timed(fn, "https://example.org/", b"<html><body><p>Warm up, 2020-01-01</p></body></html>")  # lazy imports
+    return [(url, *timed(fn, url, raw)) for url, _, raw in pages]
+
+
 def run(data: Path, limit: int | None, show_dropped: bool, show_wrong: bool) -> None:
-    body_set = load_body_set(data)[:limit]
-    date_set = load_date_set(data)[:limit]
-    # Lazy imports and one-time set-ups are paid before timing starts.
-    project("https://example.org/", b"<html><body><p>warm up</p></body></html>")
-    trafilatura_body("https://example.org/", b"<html><body><p>warm up</p></body></html>")
-    htmldate_date("https://example.org/", b"<html><body><p>2020-01-01</p></body></html>")
+    """Each runner passes over its set in a fresh process, one after the other: htmldate and
+    trafilatura memoise parsed date strings, so a runner going second on the same page in the
+    same process would be timed on the first one's cache."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    def fresh(runner: str, which: str):
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            return pool.submit(one_pass, runner, which, data, limit).result()
+
+    body_set = {url: gold for url, gold, _ in load_body_set(data)[:limit]}
+    date_set = {url: gold for url, gold, _ in load_date_set(data)[:limit]}
+    crashes: Counter = Counter()
+
+    def value(runner: str, out):
+        if isinstance(out, Exception):
+            crashes[f"{runner}: {type(out).__name__}"] += 1
+            return (None, None, f"crash:{type(out).__name__}") if runner == "project" else None
+        return out
 
     ours, theirs = Body(), Body()
-    crashes: Counter = Counter()
-    for url, gold, raw in body_set:
-        (result, seconds) = timed(project, url, raw)
-        if isinstance(result, Exception):
-            crashes[f"project: {type(result).__name__}"] += 1
-            result = (None, f"crash:{type(result).__name__}")
-        doc, why = result
-        ours.add(gold, doc.body if doc else None, seconds)
+    for url, out, seconds in fresh("project", "body"):
+        text, _, why = value("project", out)
+        ours.add(body_set[url], text, seconds)
         if why:
             ours.dropped[why] += 1
             ours.dropped_urls.append((url, why))
-        text, seconds = timed(trafilatura_body, url, raw)
-        if isinstance(text, Exception):
-            crashes[f"trafilatura: {type(text).__name__}"] += 1
-            text = None
-        theirs.add(gold, text, seconds)
+    for url, out, seconds in fresh("trafilatura", "body"):
+        theirs.add(body_set[url], value("trafilatura", out), seconds)
 
     our_dates, hd_dates = Dates(), Dates()
     date_dropped: Counter = Counter()
-    for url, gold, raw in date_set:
-        result, seconds = timed(project, url, raw)
-        doc, why = result if not isinstance(result, Exception) else (None, f"crash:{type(result).__name__}")
+    for url, out, seconds in fresh("project", "dates"):
+        _, found, why = value("project", out)
         if why:
             date_dropped[why] += 1
-        our_dates.add(url, gold, doc.published.isoformat() if doc and doc.published else None, seconds)
-        found, seconds = timed(htmldate_date, url, raw)
-        if isinstance(found, Exception):
-            crashes[f"htmldate: {type(found).__name__}"] += 1
-            found = None
-        hd_dates.add(url, gold, found, seconds)
+        our_dates.add(url, date_set[url], found, seconds)
+    for url, out, seconds in fresh("htmldate", "dates"):
+        hd_dates.add(url, date_set[url], value("htmldate", out), seconds)
 
     def f1(b: Body) -> str:
         f, p, r = b.scores()

@@ -217,6 +217,7 @@ _RELATED_LINE = re.compile(
     re.I)
 _PROMO_LINE = re.compile(
     r"^\s*(subscribe|sign up|follow (us|the \w+|\w+) on|download|herunterladen|télécharger|to (view|read) the full|if you.re (seeing|already))\b"
+    r"|^\s*(access options|get access|(purchase|buy|rent) (this|the) article)\b"
     r"|\b(newsletter|all rights reserved|subscribers?)\b|©", re.I)
 BOILERPLATE_LINE_WORDS = 30  # a line this short that matches the patterns above is dropped; a paragraph is kept
 
@@ -265,27 +266,14 @@ def _lines(text: str | None) -> str:
     return "\n".join(_clean(line) for line in (text or "").split("\n") if _clean(line))
 
 
-# A paywall or subscription box sits inside the article's container: never body text.
-_PAYWALL_XPATH = "".join((
-    '//*[contains(@class, "paywall") or contains(@id, "paywall") or contains(@class, "subscription")',
-    ' or contains(@class, "subscribe-") or contains(@class, "access-options")]',
-))
-
-
 def _body_trafilatura(tree, url: str | None) -> str:
     """trafilatura's main text of the parsed page (it works on a copy: ours stays whole).
     Tables stay in: layout tables often hold the body text."""
     import trafilatura
 
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, include_tables=True,
-                                      include_images=False, deduplicate=False, prune_xpath=_PAYWALL_XPATH)
+                                      include_images=False, deduplicate=False)
     return _lines(doc.text if doc is not None else "")
-
-
-def _trafilatura_author(tree) -> str | None:
-    from trafilatura.metadata import extract_author
-
-    return extract_author(tree)
 
 
 def _trafilatura_title(tree) -> str | None:
@@ -486,8 +474,6 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
         authors = [_clean(a.text_content()) for a in tree.xpath('//a[@rel="author"]') if 0 < len(_clean(a.text_content()).split()) <= 5]
     if not authors:  # an authors field holding links to people's pages (Drupal's field-name-field-authors)
         authors = _author_field_links(tree)
-    if not authors:  # an author box, found by trafilatura's rules (class names with "author" and the like)
-        authors = [a for a in (_clean(x) for x in (_trafilatura_author(tree) or "").split(";")) if a]
     authors = _dedupe(authors)
 
     # Date: the source's selector; a visible microdata datePublished; else htmldate (which
