@@ -1,9 +1,12 @@
 """Turn a fetched page (HTML or PDF) into title, authors, publication date and body text.
 
-Order of evidence, as in fundus: per-source CSS overrides if configured, then JSON-LD
-(``Article``, ``NewsArticle``, ``Report``...), then ``<meta>``/OpenGraph tags, then the
-visible text (a byline, a "Published ..." line) and a main-text extractor (trafilatura)
-for the body. The body keeps one paragraph per line; boilerplate stays out.
+The page is parsed once; the tree goes to our structured-data readers, to trafilatura (the
+body) and to htmldate (the date). Title and authors: per-source CSS overrides if configured,
+then JSON-LD (``Article``, ``NewsArticle``, ``Report``...), then ``<meta>``/OpenGraph and
+``citation_*`` tags, then the visible text (a byline, an authors field, the heading). Date: the
+override, a visible microdata ``datePublished``, then htmldate, with our own JSON-LD/meta/
+``<time>``/visible reading where htmldate has none. The body keeps one paragraph per line;
+boilerplate stays out. ``bench/extract_eval.py`` measures all this on real pages.
 """
 
 from __future__ import annotations
