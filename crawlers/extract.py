@@ -222,6 +222,12 @@ _PROMO_LINE = re.compile(
     r"^\s*(subscribe|sign up|follow (us|the \w+|\w+) on|download|herunterladen|télécharger|to (view|read) the full|if you.re (seeing|already))\b"
     r"|^\s*(access options|get access|(purchase|buy|rent) (this|the) article)\b"
     r"|\b(newsletter|all rights reserved|subscribers?)\b|©", re.I)
+# Advertising disclosures, taxonomy labels and a table of contents' heading.
+_LABEL_LINE = re.compile(
+    r"^\s*\*?\(?(werbung|anzeige|advertisement|sponsored( content)?|this (post|article|page) contains (affiliate|references)"
+    r"|we (may )?(earn|receive) (a )?commission|we recommend the best products)\b"
+    r"|^\s*(kategorie|kategorien|category|categories|tags?|schlagworte?|topics?|themen?)\s*:"
+    r"|^\s*(inhaltsverzeichnis|table of contents|contents)\s*$", re.I)
 BOILERPLATE_LINE_WORDS = 30  # a line this short that matches the patterns above is dropped; a paragraph is kept
 
 
@@ -410,7 +416,8 @@ def _structured_date(tree, ld: dict | None, today: date | None, visible: bool = 
 
 
 def _boilerplate_line(line: str) -> bool:
-    return len(line.split()) <= BOILERPLATE_LINE_WORDS and bool(_RELATED_LINE.match(line) or _PROMO_LINE.search(line))
+    return len(line.split()) <= BOILERPLATE_LINE_WORDS and bool(
+        _RELATED_LINE.match(line) or _PROMO_LINE.search(line) or _LABEL_LINE.search(line))
 
 
 _DOWNLOAD = re.compile(r"download|\bpdf\b|full (report|text|paper)|read the (report|paper)|herunterladen|télécharger|descargar|scarica", re.I)
