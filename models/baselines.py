@@ -19,6 +19,8 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from models.encoder import bound_texts
+
 # Strong terms decide alone; weak terms need company. Written from the codebook's definitions.
 KEYWORDS: dict[str, dict[str, list[str]]] = {
     "deterrence": {
@@ -66,6 +68,7 @@ class KeywordMatcher:
         return self
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
+        X = bound_texts(X)  # the same text the classifier reads: a 10 MB cell costs no more than 20,000 characters
         out = np.zeros((len(X), len(self.classes_)), dtype=bool)
         for i, text in enumerate(X):
             for j, t in enumerate(self.classes_):
@@ -83,11 +86,11 @@ class TfidfBaseline:
     def fit(self, X: Sequence[str], Y: pd.DataFrame) -> TfidfBaseline:
         self.classes_ = np.array(list(Y.columns))
         self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode")
-        F = self.vectorizer_.fit_transform(list(X))
+        F = self.vectorizer_.fit_transform(bound_texts(X))
         self.models_ = [LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(F, Y[t].to_numpy())
                         for t in self.classes_]
         return self
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        F = self.vectorizer_.transform(list(X))
+        F = self.vectorizer_.transform(bound_texts(X))
         return np.column_stack([m.predict_proba(F)[:, 1] >= 0.5 for m in self.models_])

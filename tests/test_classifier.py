@@ -227,3 +227,15 @@ def test_the_real_text_figure_was_measured_on_the_shipped_seed_labels():
     record = json.loads(REAL_TEXT_RECORD.read_text(encoding="utf-8"))
     assert record["data_hash"] == data_hash(read_labels(SEED_LABELS)), "run bench/real_text.py --record"
     assert 0 < record["macro_f1"] <= 1 and record["passages"] > 0
+
+
+def test_baselines_read_only_the_bounded_text_the_classifier_reads():
+    from models.baselines import KeywordMatcher
+    from models.encoder import MAX_CHARS
+
+    themes = pd.DataFrame({"bmd": [1, 0], "cyber": [0, 1]})
+    matcher = KeywordMatcher().fit(Y=themes)
+    early = "Interceptors of the missile defense system failed the test. " + "x" * MAX_CHARS
+    late = "x " * MAX_CHARS + "Interceptors of the missile defense system failed the test."
+    got = matcher.predict([early, late])
+    assert got[0, 0] and not got[1, 0]
