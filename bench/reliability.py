@@ -1,7 +1,7 @@
 """Reliability report: faults injected, crawls completed, kill points tried, documents lost,
-duplicates found, fuzz cases run. Writes ``bench/reliability.md``.
+duplicates found, fuzz cases run, processes left after a kill. Writes ``bench/reliability.md``.
 
-    .venv/bin/python bench/reliability.py                    # 5 to 8 minutes on 2 cores
+    .venv/bin/python bench/reliability.py                    # 20 minutes on 2 busy cores (load 5)
     .venv/bin/python bench/reliability.py --fuzz-profile long   # the long fuzz run (much longer)
 
 Everything runs on 127.0.0.1 in a temporary folder, with the project's own code:
@@ -9,7 +9,12 @@ Everything runs on 127.0.0.1 in a temporary folder, with the project's own code:
 2. the crash chain of ``tests/test_crash_recovery.py``: the pipeline killed with SIGKILL at
    each checkpoint in turn, then run to the end, compared with one uninterrupted run; the
    same for training;
-3. the fuzz suite ``tests/test_fuzz.py`` with hypothesis statistics.
+3. ``kill -9`` of a `policytrends run` (the CLI, through Prefect) in the middle of a crawl of a
+   slow site, then the next run (``tests/crashkit.py``'s ``kill_run_mid_crawl``);
+4. the fuzz suite ``tests/test_fuzz.py`` with hypothesis statistics.
+
+Each part also gives a row of the summary table (:func:`row`): cases tried, tracebacks,
+requests outside the source's scope, processes left after a kill, documents lost.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +39,13 @@ configure_environment(Settings())
 
 from crawlers.run import crawl  # noqa: E402
 from tests.crashkit import (  # noqa: E402
+    ARTICLES,
+    KILL_GRACE,
     article_pages,
     differences,
     duplicates,
+    kill_run_mid_crawl,
+    processes_with_mark,
     run_direct,
     small_labels,
     store_picture,
@@ -45,16 +55,61 @@ from tests.crashkit import (  # noqa: E402
 from tests.hostile_site import FAULTS, GOOD, HostileSite  # noqa: E402
 from tests.test_crash_recovery import KILL_CHAIN, TRAIN_CHAIN  # noqa: E402
 
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def row(suite: str, cases: int, tracebacks: int | None = None, outside_scope: int | None = None,
+        processes_left: int | None = None, documents_lost: int | None = None) -> dict:
+    """One line of the summary table; None where the suite does not measure that figure."""
+    return {"suite": suite, "cases": cases, "tracebacks": tracebacks, "outside_scope": outside_scope,
+            "processes_left": processes_left, "documents_lost": documents_lost}
+
+
+# Further hostile-input suites (redirect scope and blocked_offsite, YAML alias bombs, blocked
+# pages, config files...) add a function here: it takes the temporary folder and returns
+# row(...) (or a list of rows); their rows join the summary table and its totals.
+EXTRA_SUITES: list = []
+
+
+class _Trap:
+    """Counts the requests that reach an address a crawl must not leave its source for."""
+
+    def __init__(self, host: str, port: int):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        trap = self
+        self.hits = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                trap.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
 
 def hostile_crawl(tmp: Path) -> dict:
     from corpus.store import CorpusStore
 
     site = HostileSite()
+    # The off-site redirect points at 127.0.0.2, same port: a request that followed it lands here.
+    trap = _Trap("127.0.0.2", int(site.base.rsplit(":", 1)[1]))
     try:
         db = f"sqlite:///{tmp / 'hostile.sqlite'}"
         started = time.perf_counter()
         report = crawl(site.sources(tmp / "hostile.yaml"), db, tmp / "hostile-crawl")
         seconds = time.perf_counter() - started
+        log_text = Path(report.log_file).read_text(encoding="utf-8", errors="replace")
         counts = report.sources["hostile"]
         store = CorpusStore(db)
         with store.engine.connect() as conn:
@@ -64,7 +119,9 @@ def hostile_crawl(tmp: Path) -> dict:
             titles = [r[0] for r in conn.execute(sa.select(documents.c.title))]
     finally:
         site.close()
-    return {"counts": counts, "seconds": seconds, "completed": report.exit_code == 0, "stored": titles}
+        trap.close()
+    return {"counts": counts, "seconds": seconds, "completed": report.exit_code == 0, "stored": titles,
+            "tracebacks": log_text.count(TRACEBACK), "outside_scope": trap.hits}
 
 
 def crash_chain(tmp: Path) -> dict:
@@ -94,12 +151,18 @@ def crash_chain(tmp: Path) -> dict:
 
         home, outputs, db = fresh("killed")
         started = time.perf_counter()
-        for point in KILL_CHAIN:
-            outcome = run_direct(home, outputs, ["run", "--sources", str(sources)], kill_at=point)
+        out["tracebacks"] = out["processes_left"] = 0
+        for i, point in enumerate(KILL_CHAIN):
+            mark = f"chain-{os.getpid()}-{i}"
+            outcome = run_direct(home, outputs, ["run", "--sources", str(sources)], kill_at=point, mark=mark)
+            time.sleep(KILL_GRACE)
+            out["processes_left"] += len(processes_with_mark(mark))
+            out["tracebacks"] += outcome.stderr.count(TRACEBACK)
             picture = store_picture(db)
             out["kills"].append({"point": point, "killed": outcome.killed, "duplicates": duplicates(picture),
                                  "documents": len(picture["documents"])})
         final = run_direct(home, outputs, ["run", "--sources", str(sources)])
+        out["tracebacks"] += final.stderr.count(TRACEBACK)
         out["chain_seconds"] = time.perf_counter() - started
         picture = store_picture(db)
         expected_docs = {r[0] for r in expected_store["documents"]}
@@ -118,14 +181,31 @@ def crash_chain(tmp: Path) -> dict:
         train_home = tmp / "train-killed"
         for point in TRAIN_CHAIN:
             outcome = run_direct(train_home, tmp / "o", ["train", "--labels", str(labels)], kill_at=point)
+            out["tracebacks"] += outcome.stderr.count(TRACEBACK)
             registry = Registry(train_home / "registry")
             out["kills"].append({"point": point, "killed": outcome.killed, "duplicates": 0,
                                  "documents": f"{len(registry.versions())} whole version(s), current: {registry.current()}"})
         done = run_direct(train_home, tmp / "o", ["train", "--labels", str(labels)])
+        out["tracebacks"] += done.stderr.count(TRACEBACK)
         out["train_final_ok"] = done.returncode == 0 and Registry(train_home / "registry").current() is not None
     finally:
         site.close()
     return out
+
+
+def kill_run(tmp: Path) -> dict:
+    """kill -9 of `policytrends run` mid-crawl; the model the crash chain trained serves the next run."""
+    out = kill_run_mid_crawl(tmp / "kill-run", tmp / "model" / "registry")
+    after = out["next"]
+    summary = [line.strip() for line in after.stdout.splitlines() if line.strip().startswith(("crawled:", "store:"))]
+    return {"running": [cmd for _, cmd in out["running"]], "left": [cmd for _, cmd in out["left"]],
+            "stored_at_kill": out["stored_at_kill"], "stored_later": out["stored_later"],
+            "requested_at_kill": out["requested_at_kill"], "requested_later": out["requested_later"],
+            "next_ok": after.returncode == 0, "next_seconds": out["next_seconds"], "summary": summary,
+            "documents": len(out["picture"]["documents"]), "duplicates": duplicates(out["picture"]),
+            "next_left": len(out["next_left"]),
+            "tracebacks": out["killed_output"].count(TRACEBACK) + after.stderr.count(TRACEBACK) + after.stdout.count(TRACEBACK),
+            "took_over": f"taking over a stale run lock left by `policytrends run` (pid {out['pid']} " in after.stderr}
 
 
 def fuzz(profile: str) -> dict:
@@ -144,17 +224,89 @@ def fuzz(profile: str) -> dict:
         if m and current:
             per_test[current] = per_test.get(current, 0) + int(m.group(1)) + int(m.group(2))
     passed = re.search(r"(\d+) passed", proc.stdout)
+    failed = re.search(r"(\d+) failed", proc.stdout)
     return {"profile": profile, "cases": per_test, "total": sum(per_test.values()), "ok": proc.returncode == 0,
+            "failed": int(failed.group(1)) if failed else (0 if proc.returncode == 0 else 1),
             "tests_passed": int(passed.group(1)) if passed else 0, "seconds": seconds}
 
 
-def render(h: dict, c: dict, f: dict) -> str:
+def rows(h: dict, c: dict, k: dict, f: dict, extra: list[dict]) -> list[dict]:
+    return [
+        row("one crawl of the misbehaving server (fault kinds)", sum(1 for v in FAULTS.values() if v),
+            tracebacks=h["tracebacks"], outside_scope=h["outside_scope"], documents_lost=len(GOOD - set(h["stored"]))),
+        row("pipeline killed at a checkpoint, then rerun", len(c["kills"]), tracebacks=c["tracebacks"],
+            processes_left=c["processes_left"], documents_lost=c["documents_lost"]),
+        row("kill -9 of `policytrends run` mid-crawl, then the next run", 1, tracebacks=k["tracebacks"],
+            processes_left=len(k["left"]) + k["next_left"], documents_lost=ARTICLES - k["documents"]),
+        row(f"fuzz cases (profile `{f['profile']}`)", f["total"], tracebacks=f["failed"]),
+        *extra,
+    ]
+
+
+def _total(table: list[dict], key: str) -> str:
+    measured = [r[key] for r in table if r[key] is not None]
+    return str(sum(measured)) if measured else "not measured"
+
+
+def summary_table(table: list[dict]) -> list[str]:
+    cell = lambda v: "–" if v is None else str(v)  # noqa: E731
+    return [
+        "| figure | value | goal |",
+        "|---|---|---|",
+        f"| cases tried | {_total(table, 'cases')} | |",
+        f"| tracebacks | {_total(table, 'tracebacks')} | 0 |",
+        f"| requests outside scope | {_total(table, 'outside_scope')} | 0 |",
+        f"| processes left after a kill ({KILL_GRACE:.0f} s later) | {_total(table, 'processes_left')} | 0 |",
+        f"| documents lost | {_total(table, 'documents_lost')} | 0 |",
+        "",
+        "| suite | cases | tracebacks | requests outside scope | processes left after a kill | documents lost |",
+        "|---|---|---|---|---|---|",
+        *[f"| {r['suite']} | {r['cases']} | {cell(r['tracebacks'])} | {cell(r['outside_scope'])} | "
+          f"{cell(r['processes_left'])} | {cell(r['documents_lost'])} |" for r in table],
+        "",
+        "Tracebacks: in the output of every process started (and in the crawl's log); a failing fuzz "
+        "property counts as one. Requests outside scope: requests that reached a server on an address "
+        "a redirect pointed at outside the source. Processes left: processes of a killed run (found by "
+        f"a mark in their environment, re-parented or not) still running {KILL_GRACE:.0f} s after the kill.",
+        "",
+    ]
+
+
+def kill_section(k: dict) -> list[str]:
+    return [
+        "## kill -9 of `policytrends run` in the middle of a crawl",
+        "",
+        "The CLI through Prefect, crawling a loopback site that answers each article after 1 s; the main "
+        "process is killed with SIGKILL once 2 documents are stored, then the next run is started.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| processes of the run at the kill (itself, its server, its crawler) | {len(k['running'])}: "
+        + ", ".join(f"`{' '.join(cmd.split()[1:4])[:60]}`" for cmd in k["running"]) + " |",
+        f"| processes left {KILL_GRACE:.0f} s after the kill | {len(k['left'])} |",
+        f"| documents stored at the kill, 1.5 s later | {k['stored_at_kill']}, {k['stored_later']} |",
+        f"| articles requested at the kill, 1.5 s later | {k['requested_at_kill']}, {k['requested_later']} |",
+        f"| next run | {'finished' if k['next_ok'] else 'FAILED'} in {k['next_seconds']:.1f} s; "
+        f"{'took over the stale lock' if k['took_over'] else 'did NOT report the stale lock'} |",
+        f"| next run's summary | {'; '.join(f'`{line}`' for line in k['summary'])} |",
+        f"| documents in the store after it | {k['documents']} of {ARTICLES}, {k['duplicates']} duplicates |",
+        f"| processes left after the next run ended | {k['next_left']} |",
+        "",
+    ]
+
+
+def render(h: dict, c: dict, k: dict, f: dict, extra: list[dict]) -> str:
     counts = h["counts"]
     lines = [
         "# Reliability report",
         "",
         f"Written by `bench/reliability.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (2 cores, shared machine). "
         "Every server is on 127.0.0.1.",
+        "",
+        "## Summary: hostile input and bad luck",
+        "",
+        *summary_table(rows(h, c, k, f, extra)),
+        "## Details",
         "",
         "| figure | value |",
         "|---|---|",
@@ -202,6 +354,7 @@ def render(h: dict, c: dict, f: dict) -> str:
         "document URL and passage position they stand for, and without the two crawl-time columns of "
         "`source_coverage.csv` (`first_crawled`, `last_crawled`), which record when the pages were fetched.",
         "",
+        *kill_section(k),
         "## Fuzz cases per property",
         "",
         "| property | cases |",
@@ -224,9 +377,17 @@ def main() -> int:
         print(f"hostile crawl: {len(h['stored'])} stored in {h['seconds']:.1f} s", flush=True)
         c = crash_chain(tmp)
         print(f"crash chain: {len(c['kills'])} kills, {c['documents_lost']} lost, {c['duplicates']} duplicates", flush=True)
+        k = kill_run(tmp)
+        print(f"kill -9 of run: {len(k['running'])} processes at the kill, {len(k['left'])} left "
+              f"{KILL_GRACE:.0f} s later; next run stored {k['documents']} of {ARTICLES}", flush=True)
+        extra = []
+        for suite in EXTRA_SUITES:
+            got = suite(tmp)
+            extra += got if isinstance(got, list) else [got]
     f = fuzz(args.fuzz_profile)
     print(f"fuzz: {f['total']} cases", flush=True)
-    Path(args.out).write_text(render(h, c, f), encoding="utf-8")
+    Path(args.out).write_text(render(h, c, k, f, extra), encoding="utf-8")
+    print("\n".join(summary_table(rows(h, c, k, f, extra))))
     print(f"wrote {args.out}")
     return 0
 

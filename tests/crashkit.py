@@ -65,10 +65,14 @@ class Outcome:
         return self.returncode == -signal.SIGKILL or (self.returncode == 1 and "crawler process failed (exit -9)" in self.stderr)
 
 
-def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None = None, timeout: float = 300) -> Outcome:
-    """``python -m policytrends.direct ARGS`` with its own state folder, optionally killed at a checkpoint."""
+def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None = None, timeout: float = 300,
+               mark: str | None = None) -> Outcome:
+    """``python -m policytrends.direct ARGS`` with its own state folder, optionally killed at a checkpoint
+    (``mark``: see :func:`processes_with_mark`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYTRENDS_")}
     env.update({"POLICYTRENDS_HOME": str(home), "POLICYTRENDS_OUTPUTS": str(outputs), "POLICYTRENDS_SETTINGS": ""})
+    if mark:
+        env[RUN_MARK_ENV] = mark
     if kill_at:
         env[KILL_ENV] = kill_at
     proc = subprocess.run([sys.executable, "-m", "policytrends.direct", *args], cwd=PROJECT_ROOT, env=env,
@@ -95,11 +99,14 @@ class SlowSite:
                 body = pages.get(self.path)
                 if body is not None and self.path != "/list":
                     time.sleep(delay)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
+                try:
+                    self.send_response(200 if body is not None else 404)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body or b"")))
+                    self.end_headers()
+                    self.wfile.write(body or b"")
+                except (BrokenPipeError, ConnectionResetError):  # the crawler was killed while we slept: as intended
+                    self.close_connection = True
 
             def log_message(self, *args):
                 pass
@@ -129,11 +136,13 @@ def cli_env(home: Path, outputs: Path, mark: str) -> dict:
     return env
 
 
-def start_cli(home: Path, outputs: Path, args: list[str], mark: str) -> subprocess.Popen:
-    """``policytrends ARGS`` in a child process (its own session, so that a test can clean up after it)."""
-    return subprocess.Popen([sys.executable, "-m", "policytrends.cli", *args], cwd=PROJECT_ROOT,
-                            env=cli_env(home, outputs, mark), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+def start_cli(home: Path, outputs: Path, args: list[str], mark: str, log: Path) -> subprocess.Popen:
+    """``policytrends ARGS`` in a child process, its output in ``log`` (a pipe nobody reads would
+    fill up and stall it); in its own session, so that a test can clean up after it."""
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "policytrends.cli", *args], cwd=PROJECT_ROOT,
+                                env=cli_env(home, outputs, mark), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def processes_with_mark(mark: str) -> list[tuple[int, str]]:
@@ -159,6 +168,74 @@ def kill_marked(mark: str) -> None:
     for pid, _ in processes_with_mark(mark):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+KILL_GRACE = 2.0  # seconds after a kill -9 of a run by which none of its processes may be left
+
+
+def stored_documents(db_file: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db_file, timeout=30) as conn:
+            return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    except sqlite3.OperationalError:  # no store yet
+        return 0
+
+
+def kill_run_mid_crawl(root: Path, registry: Path, start_timeout: float = 300) -> dict:
+    """``kill -9`` of a `policytrends run` while it crawls a slow site, then the next run.
+
+    ``registry`` (a folder with a current model) is copied in for the next run. Returns what the
+    test and ``bench/reliability.py`` judge: the run's processes before the kill and
+    :data:`KILL_GRACE` seconds after it, documents stored and pages asked for then and a moment
+    later, and the next run's exit code, output and store.
+    """
+    import shutil
+    import time
+    import uuid
+
+    home, outputs = root / "state", root / "outputs"
+    shutil.copytree(registry, home / "registry")
+    db_file = home / "corpus.sqlite"
+    site = SlowSite(delay=1.0)  # 12 articles, 2 at a time: a crawl of 6 s at least
+    sources = write_sources(root / "sources.yaml", site.base)
+    mark, next_mark = uuid.uuid4().hex, uuid.uuid4().hex
+    out: dict = {}
+    try:
+        killed_log = root / "killed-run.log"
+        run = start_cli(home, outputs, ["run", "--sources", str(sources)], mark, killed_log)
+        deadline = time.monotonic() + start_timeout  # Prefect's start-up on a loaded machine
+        while stored_documents(db_file) < 2:
+            if run.poll() is not None or time.monotonic() > deadline:
+                run.kill()
+                raise RuntimeError(f"the run ended or stalled before it could be killed:\n"
+                                   f"{killed_log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.1)
+        out["pid"] = run.pid
+        out["running"] = processes_with_mark(mark)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        time.sleep(KILL_GRACE)
+        out["left"] = processes_with_mark(mark)
+        out["killed_output"] = killed_log.read_text(encoding="utf-8", errors="replace")
+        out["stored_at_kill"], out["requested_at_kill"] = stored_documents(db_file), site.articles_requested()
+        time.sleep(1.5)  # a crawler left running would store more, and ask for more pages
+        out["stored_later"], out["requested_later"] = stored_documents(db_file), site.articles_requested()
+
+        started = time.perf_counter()
+        after = subprocess.run([sys.executable, "-m", "policytrends.cli", "run", "--sources", str(sources)],
+                               cwd=PROJECT_ROOT, env=cli_env(home, outputs, next_mark), capture_output=True,
+                               text=True, timeout=900)
+        out["next_seconds"] = time.perf_counter() - started
+        out["next"] = Outcome(after.returncode, after.stdout, after.stderr)
+        out["next_left"] = processes_with_mark(next_mark)
+        out["picture"] = store_picture(f"sqlite:///{db_file}")
+    finally:
+        kill_marked(mark)
+        kill_marked(next_mark)
+        site.close()
+    return out
 
 
 def store_picture(db_url: str) -> dict:

@@ -1,43 +1,32 @@
 """Killed at any moment, rerun, and nothing is lost or doubled.
 
-Also: ``kill -9`` of a `policytrends run` (the CLI, through Prefect) in the middle of a crawl
-leaves no process of that run behind (crawler, temporary Prefect server), and the next run
-stores each document once and counts them right.
-
 The pipeline (``python -m policytrends.direct``, the nightly steps without Prefect) runs in a
 child process that sends itself SIGKILL at a named checkpoint (``policytrends/faults.py``).
 Each run of the chain is killed at the next point, on the state the previous kill left; a last
 run finishes. Its store, predictions and tables must equal those of one uninterrupted run.
+
+And ``kill -9`` of a `policytrends run` (the CLI, through Prefect) in the middle of a crawl
+leaves no process of that run behind (crawler, temporary Prefect server), and the next run
+stores each document once and counts them right.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-import uuid
 
 import pytest
 
 from policytrends.faults import POINTS
-from policytrends.settings import PROJECT_ROOT
 from tests.conftest import _Site
 from tests.crashkit import (
     ARTICLES,
-    SlowSite,
+    KILL_GRACE,
     article_pages,
-    cli_env,
     differences,
     duplicates,
-    kill_marked,
-    processes_with_mark,
+    kill_run_mid_crawl,
     run_direct,
     small_labels,
-    start_cli,
     store_picture,
     tables_picture,
     write_sources,
@@ -138,56 +127,23 @@ def test_training_killed_before_and_after_the_rename_leaves_a_whole_registry(tmp
         assert current.info[key] == whole.info[key], key
 
 
-KILL_GRACE = 2.0  # seconds after a kill -9 of the run by which none of its processes may be left
-
-
-def _stored(db_file) -> int:
-    try:
-        with sqlite3.connect(db_file, timeout=30) as conn:
-            return conn.execute("SELECT count(*) FROM documents").fetchone()[0]
-    except sqlite3.OperationalError:  # no store yet
-        return 0
-
 
 def test_kill_9_of_run_mid_crawl_leaves_no_process_and_the_next_run_counts_right(tmp_path, seed_registry):
-    site = SlowSite(delay=1.0)  # 12 articles, 2 at a time: a crawl of 6 s at least
-    mark, next_mark = uuid.uuid4().hex, uuid.uuid4().hex
-    home, outputs = _state(tmp_path, seed_registry)
-    db_file = home / "corpus.sqlite"
-    sources = write_sources(tmp_path / "sources.yaml", site.base)
-    try:
-        run = start_cli(home, outputs, ["run", "--sources", str(sources)], mark)
-        deadline = time.monotonic() + 300  # Prefect's start-up on a loaded machine
-        while _stored(db_file) < 2:
-            assert run.poll() is None, f"the run ended before it could be killed:\n{run.communicate()[1][-2000:]}"
-            assert time.monotonic() < deadline, "the crawl did not start storing documents in time"
-            time.sleep(0.1)
-        running = processes_with_mark(mark)
-        commands = " ".join(cmd for _, cmd in running)
-        assert "crawlers.run" in commands and "uvicorn" in commands, running  # the children the kill must take along
+    out = kill_run_mid_crawl(tmp_path, seed_registry)
+    commands = " ".join(cmd for _, cmd in out["running"])
+    assert "crawlers.run" in commands and "uvicorn" in commands, out["running"]  # the children the kill must take along
+    assert out["left"] == [], f"processes of the killed run alive {KILL_GRACE} s after the kill"
+    stored = out["stored_at_kill"]
+    assert 0 < stored < ARTICLES
+    # A crawler left running would have stored more, and asked for more pages.
+    assert (out["stored_later"], out["requested_later"]) == (stored, out["requested_at_kill"])
 
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait(timeout=30)
-        time.sleep(KILL_GRACE)
-        assert processes_with_mark(mark) == [], "processes of the killed run still alive"
-        stored_at_kill, requested = _stored(db_file), site.articles_requested()
-        assert 0 < stored_at_kill < ARTICLES
-        time.sleep(1.5)  # a crawler left running would store more, and ask for more pages
-        assert (_stored(db_file), site.articles_requested()) == (stored_at_kill, requested)
-
-        after = subprocess.run([sys.executable, "-m", "policytrends.cli", "run", "--sources", str(sources)],
-                               cwd=PROJECT_ROOT, env=cli_env(home, outputs, next_mark), capture_output=True, text=True,
-                               timeout=600)
-        assert after.returncode == 0, after.stderr[-3000:]
-        assert f"taking over a stale run lock left by `policytrends run` (pid {run.pid} " in after.stderr
-        picture = store_picture(f"sqlite:///{db_file}")
-        assert len(picture["documents"]) == ARTICLES and duplicates(picture) == 0
-        # The pages the killed run stored are found unchanged, the others new: each counted once.
-        assert (f"{ARTICLES} articles seen in 1 sources: {ARTICLES - stored_at_kill} new, 0 updated, "
-                f"{stored_at_kill} unchanged ({ARTICLES} downloaded), 0 duplicates") in after.stdout, after.stdout
-        assert f"store:   {ARTICLES} documents" in after.stdout
-        assert processes_with_mark(next_mark) == []  # a run that ends normally leaves nothing either
-    finally:
-        kill_marked(mark)
-        kill_marked(next_mark)
-        site.close()
+    after = out["next"]
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert f"taking over a stale run lock left by `policytrends run` (pid {out['pid']} " in after.stderr
+    assert len(out["picture"]["documents"]) == ARTICLES and duplicates(out["picture"]) == 0
+    # The pages the killed run stored are found unchanged, the others new: each counted once.
+    assert (f"{ARTICLES} articles seen in 1 sources: {ARTICLES - stored} new, 0 updated, "
+            f"{stored} unchanged ({ARTICLES} downloaded), 0 duplicates") in after.stdout, after.stdout
+    assert f"store:   {ARTICLES} documents" in after.stdout
+    assert out["next_left"] == []  # a run that ends normally leaves nothing either
