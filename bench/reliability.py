@@ -11,10 +11,17 @@ Everything runs on 127.0.0.1 in a temporary folder, with the project's own code:
    same for training;
 3. ``kill -9`` of a `policytrends run` (the CLI, through Prefect) in the middle of a crawl of a
    slow site, then the next run (``tests/crashkit.py``'s ``kill_run_mid_crawl``);
-4. the fuzz suite ``tests/test_fuzz.py`` with hypothesis statistics.
+4. the hostile-input cases of issue 15 (``EXTRA_SUITES``), the same cases the tests use:
+   redirects and meta refreshes out of a source's origin, with another service listening there;
+   sources files built to exhaust the loader; the two real block pages of
+   ``/work/shared/benchmarks/realpages/_edge_cases`` (read there, never copied); bad settings,
+   label and input files, unwritable outputs and a 4.7 MB text cell through the CLI; a sitemap
+   with an XML entity;
+5. the fuzz suite ``tests/test_fuzz.py`` with hypothesis statistics.
 
 Each part also gives a row of the summary table (:func:`row`): cases tried, tracebacks,
-requests outside the source's scope, processes left after a kill, documents lost.
+requests outside the source's scope, processes left after a kill, documents lost, documents
+stored that must not be, cases not ending as they should.
 """
 
 from __future__ import annotations
@@ -59,16 +66,17 @@ TRACEBACK = "Traceback (most recent call last)"
 
 
 def row(suite: str, cases: int, tracebacks: int | None = None, outside_scope: int | None = None,
-        processes_left: int | None = None, documents_lost: int | None = None) -> dict:
-    """One line of the summary table; None where the suite does not measure that figure."""
+        processes_left: int | None = None, documents_lost: int | None = None, wrongly_stored: int | None = None,
+        unexpected: int | None = None) -> dict:
+    """One line of the summary table; None where the suite does not measure that figure.
+
+    ``wrongly_stored``: documents stored that must not be (a block page, a page outside the
+    source, a cut-off URL, a duplicate); ``unexpected``: cases that did not end as they should
+    (a one-line ``error:`` naming the problem, or the counts the crawl must report).
+    """
     return {"suite": suite, "cases": cases, "tracebacks": tracebacks, "outside_scope": outside_scope,
-            "processes_left": processes_left, "documents_lost": documents_lost}
-
-
-# Further hostile-input suites (redirect scope and blocked_offsite, YAML alias bombs, blocked
-# pages, config files...) add a function here: it takes the temporary folder and returns
-# row(...) (or a list of rows); their rows join the summary table and its totals.
-EXTRA_SUITES: list = []
+            "processes_left": processes_left, "documents_lost": documents_lost, "wrongly_stored": wrongly_stored,
+            "unexpected": unexpected}
 
 
 class _Trap:
@@ -208,6 +216,220 @@ def kill_run(tmp: Path) -> dict:
             "took_over": f"taking over a stale run lock left by `policytrends run` (pid {out['pid']} " in after.stderr}
 
 
+# --------------------------------------------------------------------------- hostile-input suites (issue 15)
+# Each takes the temporary folder and returns row(...) (or a list of rows) for the summary table;
+# the cases are the ones the tests use (tests/test_hostile_crawl.py, test_blocked.py,
+# test_hostile_config.py, test_crawl_big_sites.py), run here once more to be counted.
+REAL_BLOCK_PAGES = ROOT.parent / "shared" / "benchmarks" / "realpages" / "_edge_cases"
+CLI_TIMEOUT = 120  # a case that hangs counts as unexpected instead of holding the report
+
+
+def _stored(db: str) -> list:
+    import sqlalchemy as sa
+
+    from corpus.store import CorpusStore, documents
+
+    with CorpusStore(db).engine.connect() as conn:
+        return conn.execute(sa.select(documents.c.source, documents.c.title, documents.c.url)).all()
+
+
+def _log_tracebacks(report) -> int:
+    return Path(report.log_file).read_text(encoding="utf-8", errors="replace").count(TRACEBACK) if report.log_file else 0
+
+
+def _cli(home: Path, args: list[str], env: dict | None = None, timeout: float = CLI_TIMEOUT):
+    """The CLI as a user runs it, in its own state folder; None if it did not end within ``timeout``."""
+    base = {**os.environ, "POLICYTRENDS_HOME": str(home / "state"), "POLICYTRENDS_OUTPUTS": str(home / "outputs"),
+            "POLICYTRENDS_SETTINGS": "", "HF_HUB_OFFLINE": "1"}
+    try:
+        return subprocess.run([sys.executable, "-m", "policytrends.cli", *args], capture_output=True, text=True,
+                              env={**base, **(env or {})}, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _refused(proc, expected: str) -> tuple[int, bool]:
+    """(tracebacks, as expected): exit 1 and a single short `error:` line, the last one, that says ``expected``."""
+    if proc is None:
+        return 0, False
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    lines = proc.stderr.strip().splitlines()
+    ok = (proc.returncode == 1 and len(errors) == 1 and lines[-1:] == errors and expected in errors[0]
+          and len(errors[0]) <= 700)
+    return proc.stderr.count(TRACEBACK) + proc.stdout.count(TRACEBACK), ok
+
+
+def origin_escapes(tmp: Path) -> dict:
+    """Redirects and meta refreshes to another port of 127.0.0.1, https on the http port."""
+    from crawlers.run import crawl
+    from tests.hostile_site import ESCAPES, OtherService, RouteSite, escape_routes, listing_sources
+
+    other = OtherService()
+    site = RouteSite(escape_routes(other.base))
+    db = f"sqlite:///{tmp / 'escapes.sqlite'}"
+    try:
+        # listing_sources' pattern for "s" is ^/s/(?!list): every page the listing links is an article.
+        report = crawl(listing_sources(tmp / "escapes.yaml", site.base, ["s"], list_path="/s/list"), db, tmp / "escapes")
+    finally:
+        site.close()
+        other.close()
+    counts = report.sources["s"]
+    stored = _stored(db)
+    own = [r for r in stored if r.title == "A page of the source itself" and r.url.startswith(site.base)]
+    return row("redirects and meta refreshes out of the source's origin (another port, https on the http port)",
+               len(ESCAPES), tracebacks=_log_tracebacks(report), outside_scope=len(other.hits),
+               documents_lost=1 - min(len(own), 1), wrongly_stored=len(stored) - min(len(own), 1),
+               unexpected=int(counts.get("blocked_offsite", 0) != len(ESCAPES)))
+
+
+def hostile_sources_files(tmp: Path) -> dict:
+    """YAML alias bombs, 20,000 nested brackets, a non-string title... through `sources check`, `crawl`, `run`."""
+    from tests.test_hostile_crawl import CLI_CASES, COMMANDS, HOSTILE_FILES
+
+    tracebacks = unexpected = 0
+    for case, command in CLI_CASES:
+        text, expected = HOSTILE_FILES[case]
+        path = tmp / "hostile-sources" / f"{case}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        started = time.monotonic()
+        proc = _cli(tmp / "hostile-sources", [*COMMANDS[command], str(path)], timeout=60)
+        t, ok = _refused(proc, expected)
+        tracebacks += t
+        unexpected += not ok or time.monotonic() - started >= 30
+    return row("sources files built to exhaust the loader (alias bombs, deep nesting, non-string title), "
+               "through the CLI", len(CLI_CASES), tracebacks=tracebacks, unexpected=unexpected)
+
+
+def blocked_pages(tmp: Path) -> dict:
+    """The two real block pages (a bot challenge, a rate-limit page) served by a loopback site."""
+    from crawlers.run import crawl
+    from tests.hostile_site import RouteSite, block_routes, listing_sources
+
+    # Read where they lie, never copied into the repository; without them, the tests' own fixtures.
+    folder = REAL_BLOCK_PAGES if REAL_BLOCK_PAGES.is_dir() else ROOT / "tests" / "fixtures" / "sites" / "blocked"
+    challenge, rate_limit = (next(folder.glob(pattern)).read_bytes() for pattern in ("*challenge*.htm*", "*rate*limit*.htm*"))
+    sites = block_routes(challenge, rate_limit)
+    site = RouteSite({path: route for routes in sites.values() for path, route in routes.items()})
+    db = f"sqlite:///{tmp / 'blocked.sqlite'}"
+    try:
+        report = crawl(listing_sources(tmp / "blocked.yaml", site.base, list(sites)), db, tmp / "blocked")
+    finally:
+        site.close()
+    stored = _stored(db)
+    waited = {f"Article {i} after the wait" for i in (1, 2, 3)}
+    kept = {r.title for r in stored if r.source == "limited-once" and r.title in waited}
+    unexpected = sum(report.sources[name].get("blocked", 0) != 1 for name in sites)
+    return row(f"block pages: bot challenge and rate limit ({'real captures' if folder == REAL_BLOCK_PAGES else 'fixtures'}"
+               ", as 200, 403, 429), then a rate limit lifted", len(sites), tracebacks=_log_tracebacks(report),
+               documents_lost=len(waited - kept), wrongly_stored=len(stored) - len(kept), unexpected=unexpected)
+
+
+def hostile_settings_and_files(tmp: Path) -> dict:
+    """Settings, label files, input files and output paths of issue 15 items 5-7, through the CLI."""
+    import shutil
+
+    import pandas as pd
+
+    from tests.test_hostile_config import _label_studio_shapes, read_only_folder
+
+    home = tmp / "hostile-config"
+    home.mkdir()
+    settings_file = home / "policytrends.toml"
+    settings_file.write_bytes(b'schedule = "0 2 * * *"\n# r\xe9sum\xe9 of the team settings\n')
+    shapes = _label_studio_shapes(home)
+    latin = home / "labels.csv"
+    latin.write_bytes("text,labels\nThe grid was hacked.,cyber\nLa d\xe9fense antimissile,bmd\n".encode("latin-1"))
+    passages = home / "passages.csv"
+    pd.DataFrame({"text": ["Intruders planted malware in the regional power grid."]}).to_csv(passages, index=False)
+    a_file = home / "report.txt"
+    a_file.write_text("an analyst's notes", encoding="utf-8")
+    cases = [  # (args, environment, what the error line must say)
+        (["config"], {"POLICYTRENDS_SETTINGS": str(settings_file)}, "is not UTF-8 text (byte 0xe9 on line 2): save it as UTF-8"),
+        (["config"], {"POLICYTRENDS_SCHEDULE": "0 0 31 2 *"}, "never fires"),
+        (["config"], {"POLICYTRENDS_DB_URL": "mysql://analyst:secret@db.internal/policy"}, "SQLite or PostgreSQL only"),
+        (["config"], {"POLICYTRENDS_CRAWL_PROCESSES": "100000"}, "at least 1 and at most 64"),
+        (["train", "--labels", str(shapes["keyed-numbers.json"])], {}, "neither Label Studio tasks nor labelled passages"),
+        (["train", "--labels", str(shapes["tasks.json"])], {}, "fewer than 10 positive examples"),
+        (["train", "--labels", str(latin)], {}, "save it as UTF-8"),
+        (["classify", str(latin), "-o", str(home / "tagged.csv")], {}, "save it as UTF-8"),
+        (["classify", str(passages), "-o", str(a_file / "tagged.csv")], {}, "is a file where a folder should be"),
+        (["label-queue", "-o", str(a_file / "queue")], {}, "is a file where a folder should be"),
+        (["trends"], {"POLICYTRENDS_OUTPUTS": str(a_file / "outputs")}, "a file is in the way"),
+    ]
+    tracebacks = unexpected = tried = 0
+
+    def attempt(args, env, expected):
+        nonlocal tracebacks, unexpected, tried
+        proc = _cli(home, args, env)
+        t, ok = _refused(proc, expected)
+        tried, tracebacks, unexpected = tried + 1, tracebacks + t, unexpected + (not ok or "secret" in proc.stderr)
+
+    for case in cases:
+        attempt(*case)
+    try:
+        with read_only_folder(home / "locked") as locked:
+            attempt(["classify", str(passages), "-o", str(locked / "tagged.csv")], {}, "cannot write in")
+            attempt(["trends"], {"POLICYTRENDS_OUTPUTS": str(locked)}, "cannot write in")
+            unexpected += bool(list(locked.iterdir()))  # the probe leaves nothing behind
+    except BaseException as exc:  # pytest's skip: root without the immutable flag has no read-only folder
+        if type(exc).__name__ != "Skipped":
+            raise
+
+    # A ~4.7 MB cell, classified with the model the crash chain trained: bounded, so it ends (and says so).
+    model = tmp / "model" / "registry"
+    if model.is_dir():
+        cell_home = tmp / "long-cell"
+        shutil.copytree(model, cell_home / "state" / "registry")
+        huge = "The ministry published its spring forecast after a weak winter for exporters. " * 60_000
+        cell_in, cell_out = cell_home / "passages.csv", cell_home / "tagged.jsonl"
+        pd.DataFrame({"id": [1, 2], "text": ["Hackers planted malware in power grids.", huge]}).to_csv(cell_in, index=False)
+        proc = _cli(cell_home, ["classify", str(cell_in), "-o", str(cell_out)], timeout=300)
+        tried += 1
+        if proc is None:
+            unexpected += 1
+        else:
+            tracebacks += proc.stderr.count(TRACEBACK)
+            whole = proc.returncode == 0 and cell_out.exists() and \
+                pd.read_json(cell_out, lines=True)["text"].str.len().tolist()[1:] == [len(huge)]
+            unexpected += not (whole and "longer than" in proc.stderr)
+    return row("settings, label and input files, output paths, a 4.7 MB text cell (issue 15 items 5-7), through the CLI",
+               tried, tracebacks=tracebacks, unexpected=unexpected)
+
+
+def sitemap_entity(tmp: Path) -> dict:
+    """A sitemap with an HTML entity XML does not know: that entry lost and counted, the next ones kept."""
+    from crawlers.run import crawl
+    from tests.hostile_site import RouteSite
+    from tests.test_crawl_big_sites import NS, _article, _sources
+
+    routes: dict = {}
+    site = RouteSite(routes)
+    b = site.base
+    articles = ["/a/before", "/a/after?lang=en&region=eu", "/a/last"]
+    routes["/sitemap.xml"] = (200, "application/xml", (
+        f'<?xml version="1.0"?>\n<urlset {NS}><url><loc>{b}/a/before</loc></url>'
+        f"<url><loc>{b}/a/caf&eacute;-diplomacy</loc></url>"
+        f"<url><loc>{b}/a/after?lang=en&region=eu</loc></url><url><loc>{b}/a/last</loc></url></urlset>").encode(), {})
+    # The cut-off and the guessed URL are served too: were either requested, it would be stored.
+    routes.update({p: (200, "text/html", _article(p), {}) for p in [*articles, "/a/caf", "/a/caf%C3%A9-diplomacy"]})
+    db = f"sqlite:///{tmp / 'sitemap.sqlite'}"
+    folder = tmp / "sitemap"
+    folder.mkdir()
+    try:
+        report = crawl(_sources(folder, discovery={"sitemap": [f"{b}/sitemap.xml"]}), db, folder / "crawl")
+    finally:
+        site.close()
+    urls = [r.url for r in _stored(db)]
+    expected = {b + p for p in articles}
+    return row("a sitemap with an XML entity (one entry lost and counted)", 1, tracebacks=_log_tracebacks(report),
+               documents_lost=len(expected - set(urls)), wrongly_stored=len(urls) - len(expected & set(urls)),
+               unexpected=int(report.sources["bigsite"].get("sitemap_bad_entries") != 1))
+
+
+EXTRA_SUITES = [origin_escapes, hostile_sources_files, blocked_pages, hostile_settings_and_files, sitemap_entity]
+
+
 def fuzz(profile: str) -> dict:
     env = {**os.environ, "HYPOTHESIS_PROFILE": profile}
     started = time.perf_counter()
@@ -233,11 +455,13 @@ def fuzz(profile: str) -> dict:
 def rows(h: dict, c: dict, k: dict, f: dict, extra: list[dict]) -> list[dict]:
     return [
         row("one crawl of the misbehaving server (fault kinds)", sum(1 for v in FAULTS.values() if v),
-            tracebacks=h["tracebacks"], outside_scope=h["outside_scope"], documents_lost=len(GOOD - set(h["stored"]))),
+            tracebacks=h["tracebacks"], outside_scope=h["outside_scope"], documents_lost=len(GOOD - set(h["stored"])),
+            wrongly_stored=len(h["stored"]) - len(GOOD & set(h["stored"]))),
         row("pipeline killed at a checkpoint, then rerun", len(c["kills"]), tracebacks=c["tracebacks"],
-            processes_left=c["processes_left"], documents_lost=c["documents_lost"]),
+            processes_left=c["processes_left"], documents_lost=c["documents_lost"], wrongly_stored=c["duplicates"]),
         row("kill -9 of `policytrends run` mid-crawl, then the next run", 1, tracebacks=k["tracebacks"],
-            processes_left=len(k["left"]) + k["next_left"], documents_lost=ARTICLES - k["documents"]),
+            processes_left=len(k["left"]) + k["next_left"], documents_lost=ARTICLES - k["documents"],
+            wrongly_stored=k["duplicates"]),
         row(f"fuzz cases (profile `{f['profile']}`)", f["total"], tracebacks=f["failed"]),
         *extra,
     ]
@@ -258,16 +482,24 @@ def summary_table(table: list[dict]) -> list[str]:
         f"| requests outside scope | {_total(table, 'outside_scope')} | 0 |",
         f"| processes left after a kill ({KILL_GRACE:.0f} s later) | {_total(table, 'processes_left')} | 0 |",
         f"| documents lost | {_total(table, 'documents_lost')} | 0 |",
+        f"| documents stored that must not be | {_total(table, 'wrongly_stored')} | 0 |",
+        f"| cases not ending as they should | {_total(table, 'unexpected')} | 0 |",
         "",
-        "| suite | cases | tracebacks | requests outside scope | processes left after a kill | documents lost |",
-        "|---|---|---|---|---|---|",
+        "| suite | cases | tracebacks | requests outside scope | processes left after a kill | documents lost "
+        "| stored that must not be | not as they should |",
+        "|---|---|---|---|---|---|---|---|",
         *[f"| {r['suite']} | {r['cases']} | {cell(r['tracebacks'])} | {cell(r['outside_scope'])} | "
-          f"{cell(r['processes_left'])} | {cell(r['documents_lost'])} |" for r in table],
+          f"{cell(r['processes_left'])} | {cell(r['documents_lost'])} | {cell(r['wrongly_stored'])} | "
+          f"{cell(r['unexpected'])} |" for r in table],
         "",
         "Tracebacks: in the output of every process started (and in the crawl's log); a failing fuzz "
         "property counts as one. Requests outside scope: requests that reached a server on an address "
         "a redirect pointed at outside the source. Processes left: processes of a killed run (found by "
-        f"a mark in their environment, re-parented or not) still running {KILL_GRACE:.0f} s after the kill.",
+        f"a mark in their environment, re-parented or not) still running {KILL_GRACE:.0f} s after the kill. "
+        "Stored that must not be: a block page, a page outside the source, a cut-off URL, a duplicate. Not as "
+        "they should: a case that did not end in one short `error:` line saying what it must (exit code 1), or "
+        "whose crawl did not count it as it must (`blocked_offsite`, `blocked`, `sitemap_bad_entries`), or (the "
+        "4.7 MB cell) that was not classified within 300 s, its text kept whole, with a warning.",
         "",
     ]
 
@@ -382,8 +614,10 @@ def main() -> int:
               f"{KILL_GRACE:.0f} s later; next run stored {k['documents']} of {ARTICLES}", flush=True)
         extra = []
         for suite in EXTRA_SUITES:
+            started = time.perf_counter()
             got = suite(tmp)
             extra += got if isinstance(got, list) else [got]
+            print(f"{suite.__name__}: {time.perf_counter() - started:.0f} s", flush=True)
     f = fuzz(args.fuzz_profile)
     print(f"fuzz: {f['total']} cases", flush=True)
     Path(args.out).write_text(render(h, c, k, f, extra), encoding="utf-8")
