@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from policytrends.settings import SEED_LABELS, SETTINGS_ENV, Settings, configure_environment
+from tests.helpers import LoopbackServer, QuietHandler
 
 # The suite ignores a developer's own settings file and schedule: each test sets what it needs.
 os.environ[SETTINGS_ENV] = ""
@@ -175,7 +174,7 @@ def demo_corpus(trained, demo_state) -> Settings:
     return trained
 
 
-class _Site:
+class _Site(LoopbackServer):
     """A throwaway HTTP site on 127.0.0.1 for crawl tests.
 
     ``routes`` maps a path to ``(status, content_type, body)`` or ``(status, headers, body)``
@@ -189,7 +188,7 @@ class _Site:
         self.hits: dict[str, int] = {}
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 site.hits[self.path] = site.hits.get(self.path, 0) + 1
                 route = site.routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>"))
@@ -215,17 +214,7 @@ class _Site:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import yaml
 
 from policytrends.faults import KILL_ENV
 from policytrends.settings import PROJECT_ROOT, SEED_LABELS
+from tests.helpers import LoopbackServer, QuietHandler
 
 ARTICLES = 12  # articles on the fixture site, 3 passages each, one passage shared by two articles
 
@@ -80,20 +81,18 @@ def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None =
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
 
-class SlowSite:
+class SlowSite(LoopbackServer):
     """The fixture think tank of :func:`article_pages` on 127.0.0.1, each article answered after
     ``delay`` seconds: a crawl of it lasts long enough to be killed in the middle."""
 
     def __init__(self, delay: float = 1.0):
-        import threading
         import time
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         pages = article_pages()
         self.hits: dict[str, int] = {}
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 site.hits[self.path] = site.hits.get(self.path, 0) + 1
                 body = pages.get(self.path)
@@ -108,20 +107,10 @@ class SlowSite:
                 except (BrokenPipeError, ConnectionResetError):  # the crawler was killed while we slept: as intended
                     self.close_connection = True
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.serve(Handler)
 
     def articles_requested(self) -> int:
         return sum(n for path, n in self.hits.items() if path.startswith("/a/"))
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # Set in the environment of a run started by :func:`start_cli`: every process of that run inherits

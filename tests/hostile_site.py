@@ -7,11 +7,11 @@ article path to its fault kind; ``GOOD`` lists the pages that must be stored (on
 from __future__ import annotations
 
 import gzip
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
+
+from tests.helpers import LoopbackServer, QuietHandler
 
 STALL_SECONDS = 6  # well past the source's timeout (2 s) below, so a slow machine does not blur the two
 
@@ -23,7 +23,7 @@ def article(title: str, text: str = "Deterrence commitments need credible forces
             f"</head><body><article><h1>{title}</h1><p>{body}</p><p>{charset_note}{body}</p></article></body></html>")
 
 
-class HostileSite:
+class HostileSite(LoopbackServer):
     """Routes are functions of the request handler; each one misbehaves in its own way."""
 
     def __init__(self):
@@ -31,7 +31,7 @@ class HostileSite:
         self.routes = self._routes()
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):  # noqa: N802
@@ -55,13 +55,7 @@ class HostileSite:
                 self.wfile.write(body)
                 self.close_connection = True
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.serve(Handler)
 
     # --------------------------------------------------------------------------- routes
     def _routes(self):
@@ -139,10 +133,6 @@ class HostileSite:
         path.write_text(yaml.safe_dump({"sources": [entry]}), encoding="utf-8")
         return path
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 _BOMB = gzip.compress(b" " * (60 * 1024 * 1024), compresslevel=9)
 
@@ -161,7 +151,7 @@ GOOD = {"A good article", "Another good article", "Back after a 503", "Back afte
 
 
 # --------------------------------------------------------------------------- leaving the source's origin
-class OtherService:
+class OtherService(LoopbackServer):
     """Another service on the same host, on another port: nothing a source's pages say may reach it.
 
     It answers every path with an article, so anything that reached it would be stored.
@@ -171,7 +161,7 @@ class OtherService:
         self.hits: list[str] = []
         service = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 service.hits.append(self.path)
                 body = article("Internal service page").encode()
@@ -181,17 +171,7 @@ class OtherService:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 def escape_routes(other: str) -> dict:
@@ -249,7 +229,7 @@ def block_routes(challenge: bytes, rate_limit: bytes) -> dict[str, dict]:
     return sites
 
 
-class RouteSite:
+class RouteSite(LoopbackServer):
     """A loopback site serving a dict of routes: path -> (status, content type, body, headers),
     or a function of how many times the path was asked for returning one. Records each request's
     time and path."""
@@ -259,7 +239,7 @@ class RouteSite:
         self.requests: list[tuple[float, str]] = []
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 site.requests.append((time.monotonic(), self.path))
                 route = site.routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>", {}))
@@ -274,20 +254,10 @@ class RouteSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.serve(Handler)
 
     def hits(self, prefix: str) -> list[str]:
         return [p for _, p in self.requests if p.startswith(prefix)]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def listing_sources(path, base: str, names: list[str], list_path: str = "/{name}/list", concurrency: int = 1):
