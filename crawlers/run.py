@@ -60,7 +60,8 @@ COUNT_KEYS = (
     "documents_new", "documents_updated", "documents_unchanged",
     "duplicates_dropped",         # same article under another URL: stored once
     "extraction_failed",          # no usable article in the page (binary, empty, garbled...)
-    "blocked_offsite",            # requests (redirects) that would have left the allowed domains
+    "blocked_offsite",            # requests (redirects, meta refreshes) that would have left the source's origins
+    "blocked",                    # bot challenges and rate-limit pages: never stored, the source backed off
 )
 COLLAPSE_RATIO = 0.5  # median body length below half its history: the site probably changed
 
@@ -260,6 +261,7 @@ def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> l
     from statistics import median
 
     from corpus.store import CorpusStore
+    from crawlers.middlewares import blocked_warnings
 
     store = CorpusStore(db_url)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -274,7 +276,7 @@ def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> l
         for key, value in sorted(counts.items()):
             if key.startswith("failed/sitemap_") and value:  # named by crawlers.sitemaps
                 warnings.append(f"source {name!r}: {value} sitemap(s) refused or read in part: {key.removeprefix('failed/')}")
-            elif key.startswith("failed/") and value:
+            elif key.startswith("failed/") and key != "failed/blocked" and value:  # blocked: its own warning below
                 warnings.append(f"source {name!r}: {value} page(s) failed with {key.removeprefix('failed/')}")
         if counts.get("sitemap_bad_entries"):
             warnings.append(f"source {name!r}: {counts['sitemap_bad_entries']} sitemap entries unreadable (an XML entity "
@@ -289,7 +291,7 @@ def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> l
                 "earlier crawls: the site may have been redesigned (check extraction, add selectors)"
             )
         store.record_crawl_run(run_id, name, {k: v for k, v in counts.items() if k != "median_body_words"}, words)
-    return warnings
+    return warnings + blocked_warnings(sources)  # a blocked source is a state to act on, in the manifest
 
 
 if __name__ == "__main__":

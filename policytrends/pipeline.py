@@ -41,14 +41,14 @@ def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Ite
 
 def crawl_step(settings: Settings, sources_file: Path, only: list[str] | None = None) -> dict:
     """Crawl every source into the store (in a child process); per-source counts and warnings."""
-    from crawlers.middlewares import blocked_warnings
     from crawlers.run import crawl
 
     CorpusStore(settings.db_url)  # fail here, with a clear message, if the store cannot open
     report = crawl(sources_file, settings.db_url, settings.crawl_dir, only=only, processes=settings.crawl_processes)
-    report.warnings += blocked_warnings(report.sources)  # a blocked source is a state to act on, in the manifest
     for warning in report.warnings:
         log.warning(warning)
+    for note in report.notes:  # big sites spread over nights: how many articles still wait
+        log.info(note)
     for name, counts in sorted(report.sources.items()):
         log.info(
             "crawl %s: %d articles seen, %d downloaded, %d not modified, %d skipped by sitemap lastmod, "
@@ -58,7 +58,7 @@ def crawl_step(settings: Settings, sources_file: Path, only: list[str] | None = 
             counts.get("documents_updated", 0), counts.get("duplicates_dropped", 0),
             counts.get("extraction_failed", 0), sum(v for k, v in counts.items() if k.startswith("failed/")),
         )
-    return {"sources": report.sources, "warnings": report.warnings, "exit_code": report.exit_code}
+    return {"sources": report.sources, "warnings": report.warnings, "notes": report.notes, "exit_code": report.exit_code}
 
 
 def segment_step(settings: Settings) -> dict:
@@ -214,7 +214,10 @@ def build_manifest(summary: dict, run_id: str, started_at, ended_at, flow: str =
             "documents_updated": crawled.get("documents_updated", 0),
             "documents_unchanged": crawled.get("documents_unchanged", 0)
             + crawled.get("not_modified", 0) + crawled.get("skipped_unchanged_lastmod", 0),
-            "failed": crawled.get("extraction_failed", 0) + sum(v for k, v in crawled.items() if k.startswith("failed/")),
+            "failed": crawled.get("extraction_failed", 0)
+            + sum(v for k, v in crawled.items() if k.startswith("failed/") and k != "failed/blocked"),
+            "blocked": crawled.get("blocked", 0),
+            "waiting": crawled.get("waiting", 0),
             "documents_stored": by_source.get(name, {}).get("documents", 0),
             "passages_stored": by_source.get(name, {}).get("passages", 0),
         }
@@ -229,9 +232,12 @@ def build_manifest(summary: dict, run_id: str, started_at, ended_at, flow: str =
         "stage_seconds": summary.get("stage_seconds", {}),
         "model_version": summary["model_version"],
         "stages": {
-            "crawl": {k: totals.get(k, 0) for k in ("articles_seen", "pages_fetched", "not_modified", "skipped_unchanged_lastmod",
-                                                     "documents_new", "documents_updated", "documents_unchanged",
-                                                     "duplicates_dropped", "extraction_failed")},
+            "crawl": {**{k: totals.get(k, 0) for k in ("articles_seen", "pages_fetched", "not_modified", "skipped_unchanged_lastmod",
+                                                        "skipped_before_since", "documents_new", "documents_updated",
+                                                        "documents_unchanged", "duplicates_dropped", "extraction_failed",
+                                                        "blocked", "blocked_offsite", "waiting")},
+                      # why pages were dropped: rejected/too_short, rejected/pdf_only, ...
+                      **{k: v for k, v in sorted(totals.items()) if k.startswith("rejected/")}},
             "segment": dict(summary["segment"]),
             "classify": {"passages_classified": summary["classify"]["passages_classified"]},
             "aggregate": {"monthly_rows": tables.get("rows", 0), "months": tables.get("periods", 0),

@@ -111,3 +111,6 @@ def test_block_pages_are_counted_not_stored_and_back_the_source_off(settings, tm
     assert len(blocked) == 5
     assert any(w.startswith("source 'limited-once'") and "waited 1 s" in w for w in blocked)
     assert any(w.startswith("source 'challenge-200'") and "stopped for this run" in w for w in blocked)
+    assert not [w for w in manifest["warnings"] if "failed with blocked" in w]  # said once, as blocked
+    assert manifest["stages"]["crawl"]["blocked"] == 5
+    assert manifest["sources"]["challenge-200"]["blocked"] == 1 and manifest["sources"]["challenge-200"]["failed"] == 0

@@ -116,6 +116,26 @@ def test_redirects_and_meta_refreshes_to_another_port_are_refused_and_counted(se
     assert any("redirect(s) to other sites not followed" in w for w in report.warnings)
 
 
+def test_a_link_to_another_port_is_not_followed_at_all(settings, tmp_path):
+    """A link (not a redirect) out of the origin is not the source's: never requested, so nothing to refuse."""
+    other = OtherService()
+    links = [f"{other.base}/s/elsewhere", "/s/good"]
+    site = RouteSite({"/s/list": (200, "text/html", "".join(f"<a href='{u}'>{u}</a>" for u in links).encode(), {}),
+                      "/s/good": (200, "text/html; charset=utf-8", escape_routes(other.base)["/s/good"][2], {})})
+    try:
+        path = tmp_path / "sources.yaml"
+        path.write_text(yaml.safe_dump({"sources": [{
+            "name": "links", "discovery": {"listing": [f"{site.base}/s/list"]}, "article_patterns": ["^/s/(?!list)"],
+            "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 5}}]}), encoding="utf-8")
+        report = crawl(path, settings.db_url, settings.crawl_dir)
+    finally:
+        site.close()
+        other.close()
+    counts = report.sources["links"]
+    assert other.hits == []
+    assert (counts["articles_seen"], counts["documents_new"], counts["blocked_offsite"]) == (1, 1, 0)
+
+
 # --------------------------------------------------------------------------- sources files that attack the loader
 def _alias_bomb(levels: int) -> str:
     lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']

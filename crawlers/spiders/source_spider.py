@@ -43,6 +43,7 @@ from twisted.web._newclient import ResponseNeverReceived
 
 from corpus.urls import canonicalize_url, clean_request_url, rebase_url
 from crawlers.items import PageItem
+from crawlers.middlewares import Scope
 from crawlers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, date_in_path, parse_lastmod, read_sitemap, robots_sitemaps
 from crawlers.sources import Source, load_sources
 
@@ -65,6 +66,7 @@ class SourceSpider(scrapy.Spider):
             source = found[source]
         self.source = source
         self.allowed_domains = list(source.allowed_domains)
+        self.scope = Scope.of(source)
         self._article = [re.compile(p) for p in source.article_patterns]
         self._follow = [re.compile(p) for p in source.follow_patterns]
         self._skip = [re.compile(p) for p in source.skip_patterns]
@@ -106,12 +108,9 @@ class SourceSpider(scrapy.Spider):
 
     def classify(self, url: str) -> str | None:
         """'article', 'follow' or None (ignore) for a URL, by the source's patterns."""
+        if not self.scope.allows(url):  # another origin (host, scheme or port): not ours to follow
+            return None
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return None
-        host = (parts.hostname or "").lower()
-        if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
-            return None
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if any(p.search(path) for p in self._skip):
             return None
