@@ -103,10 +103,13 @@ def label_studio_tasks(queue: pd.DataFrame, themes: list[str]) -> list[dict]:
         guess = [t for t in str(row.predicted_labels).split(";") if t]
         tasks.append({
             "data": {"text": row.text, "passage_id": int(row.passage_id), "source": row.source, "title": row.title,
-                     "url": row.url, "published": None if pd.isna(row.published) else str(row.published)},
+                     "url": row.url, "published": None if pd.isna(row.published) else str(row.published),
+                     "uncertainty": float(row.uncertainty)},
             "predictions": [{
                 "model_version": row.model_version,
-                "score": float(row.uncertainty),
+                # Label Studio's prediction score is the model's confidence: sorted ascending, the
+                # passages the model is least sure of come first.
+                "score": round(1.0 - float(row.uncertainty), 4),
                 "result": [{"from_name": "themes", "to_name": "text", "type": "choices", "value": {"choices": guess}}],
             }],
         })
@@ -127,11 +130,13 @@ def label_studio_config(themes: list[str]) -> str:
 
 
 def write_queue(store: CorpusStore, model: ModelVersion, n: int, csv_path: Path, ls_path: Path, config_path: Path) -> pd.DataFrame:
-    queue = build_queue(store, model, n)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    from policytrends.settings import write_atomic
     from trends.aggregate import neutralise_formulas
 
-    neutralise_formulas(queue).to_csv(csv_path, index=False)
-    ls_path.write_text(json.dumps(label_studio_tasks(queue, model.themes), indent=1, ensure_ascii=False), encoding="utf-8")
-    config_path.write_text(label_studio_config(model.themes), encoding="utf-8")
+    queue = build_queue(store, model, n)
+    tasks = json.dumps(label_studio_tasks(queue, model.themes), indent=1, ensure_ascii=False)
+    # Each file whole or not at all: an analyst may have the previous queue open.
+    write_atomic(csv_path, lambda tmp: neutralise_formulas(queue).to_csv(tmp, index=False))
+    write_atomic(ls_path, lambda tmp: tmp.write_text(tasks, encoding="utf-8"))
+    write_atomic(config_path, lambda tmp: tmp.write_text(label_studio_config(model.themes), encoding="utf-8"))
     return queue

@@ -39,6 +39,11 @@ def test_label_queue_picks_uncertain_and_diverse_passages(demo_corpus):
     assert len(tasks) == 25 and tasks[0]["data"]["text"] == queue.loc[0, "text"]
     guess = tasks[0]["predictions"][0]["result"][0]["value"]["choices"]
     assert ";".join(guess) == queue.loc[0, "predicted_labels"]
+    # The score Label Studio sorts by is the model's confidence, the reverse of the queue's uncertainty.
+    scores = [t["predictions"][0]["score"] for t in tasks]
+    assert scores == pytest.approx([1 - u for u in queue["uncertainty"]], abs=1e-4)
+    most_uncertain = int(queue["uncertainty"].idxmax())
+    assert scores[most_uncertain] == min(scores) and tasks[most_uncertain]["data"]["uncertainty"] == queue["uncertainty"].max()
     config = label_studio_config(model.themes)
     assert all(f'<Choice value="{t}"/>' in config for t in model.themes)
 
