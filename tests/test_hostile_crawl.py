@@ -93,19 +93,24 @@ def test_a_source_on_loopback_may_use_loopback():
     assert _refused(source, "http://127.0.0.1:8124/a/1")
 
 
+def _crawl_listing(settings, tmp_path, name: str, site: RouteSite, other: OtherService):
+    """Crawl ``site``'s listing /s/list as source ``name`` (articles: /s/...), then stop both servers."""
+    try:
+        path = tmp_path / "sources.yaml"
+        path.write_text(yaml.safe_dump({"sources": [{
+            "name": name, "discovery": {"listing": [f"{site.base}/s/list"]}, "article_patterns": ["^/s/(?!list)"],
+            "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 5}}]}), encoding="utf-8")
+        return crawl(path, settings.db_url, settings.crawl_dir)
+    finally:
+        site.close()
+        other.close()
+
+
 @pytest.mark.slow
 def test_redirects_and_meta_refreshes_to_another_port_are_refused_and_counted(settings, tmp_path):
     other = OtherService()
     site = RouteSite(escape_routes(other.base))
-    try:
-        path = tmp_path / "sources.yaml"
-        path.write_text(yaml.safe_dump({"sources": [{
-            "name": "escapes", "discovery": {"listing": [f"{site.base}/s/list"]}, "article_patterns": ["^/s/(?!list)"],
-            "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 5}}]}), encoding="utf-8")
-        report = crawl(path, settings.db_url, settings.crawl_dir)
-    finally:
-        site.close()
-        other.close()
+    report = _crawl_listing(settings, tmp_path, "escapes", site, other)
     counts = report.sources["escapes"]
     assert other.hits == []  # nothing reached the other service
     assert counts["blocked_offsite"] == len(ESCAPES) == counts["failed/offsite_redirect"]
@@ -122,15 +127,7 @@ def test_a_link_to_another_port_is_not_followed_at_all(settings, tmp_path):
     links = [f"{other.base}/s/elsewhere", "/s/good"]
     site = RouteSite({"/s/list": (200, "text/html", "".join(f"<a href='{u}'>{u}</a>" for u in links).encode(), {}),
                       "/s/good": (200, "text/html; charset=utf-8", escape_routes(other.base)["/s/good"][2], {})})
-    try:
-        path = tmp_path / "sources.yaml"
-        path.write_text(yaml.safe_dump({"sources": [{
-            "name": "links", "discovery": {"listing": [f"{site.base}/s/list"]}, "article_patterns": ["^/s/(?!list)"],
-            "politeness": {"download_delay": 0, "concurrency": 2, "timeout": 5}}]}), encoding="utf-8")
-        report = crawl(path, settings.db_url, settings.crawl_dir)
-    finally:
-        site.close()
-        other.close()
+    report = _crawl_listing(settings, tmp_path, "links", site, other)
     counts = report.sources["links"]
     assert other.hits == []
     assert (counts["articles_seen"], counts["documents_new"], counts["blocked_offsite"]) == (1, 1, 0)
