@@ -143,8 +143,7 @@ def run_lock(path: Path, command: str) -> Iterator[dict]:
             me_out = {**me, "took_over": previous}
         else:
             me_out = dict(me)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
+        _write_holder(fd, me)
         _held[key] = (me["pid"], me_out, fd, me)
         try:
             yield me_out
@@ -168,9 +167,14 @@ def spawn(cmd: list[str], **popen_kwargs) -> subprocess.Popen:
     proc = subprocess.Popen(lifeline.command(cmd), pass_fds=pass_fds, **popen_kwargs)
     for _, _, fd, holder in mine:
         holder["children"] = [p for p in holder.get("children", []) if pid_alive(p)] + [proc.pid]
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+        _write_holder(fd, holder)
     return proc
+
+
+def _write_holder(fd: int, holder: dict) -> None:
+    """Replace the lock file's content (who holds it) in place: the file is never reopened, so the flock stays."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
 
 
 def flow_lock(path: Path, flow_name: str):

@@ -104,13 +104,20 @@ def local_server(settings: Settings) -> Iterator[str]:
         _wait_until_up(proc, api_url, SERVER_START_TIMEOUT, f"see {log_path}")
         yield api_url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        _stop(proc, timeout=20, group=True)
+
+
+def _stop(proc: subprocess.Popen, timeout: float, group: bool = False) -> None:
+    """SIGTERM a server this process started (its whole process group with ``group``); SIGKILL after ``timeout`` s."""
+    if proc.poll() is not None:
+        return
+    send = (lambda sig: os.killpg(proc.pid, sig)) if group else proc.send_signal
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        send(signal.SIGKILL)
+        proc.wait()
 
 
 def _wait_until_up(proc: subprocess.Popen, api_url: str, timeout: float, where: str) -> None:
@@ -160,13 +167,7 @@ def flow_api(settings: Settings) -> Iterator[str]:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             yield api_url
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc, timeout=10)
 
 
 def _schedule(settings: Settings):
