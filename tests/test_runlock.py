@@ -172,6 +172,12 @@ def _gone_within(pid: int, seconds: float) -> bool:
     return True
 
 
+def _kill(*pids: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_children_of_a_killed_run_die_with_it(settings):
     run, child = _run_with_child(settings, SLEEPER)
     try:
@@ -182,9 +188,7 @@ def test_children_of_a_killed_run_die_with_it(settings):
         with run_lock(settings.run_lock, "run") as me:
             assert me["took_over"]["pid"] == run.pid
     finally:
-        for pid in (run.pid, child):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill(run.pid, child)
 
 
 def test_a_child_left_alive_by_a_killed_run_keeps_the_next_run_out(settings):
@@ -207,9 +211,7 @@ def test_a_child_left_alive_by_a_killed_run_keeps_the_next_run_out(settings):
         with run_lock(settings.run_lock, "run") as me:  # the last holder gone, the lock is free
             assert me["took_over"]["pid"] == run.pid
     finally:
-        for pid in (run.pid, child):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill(run.pid, child)
 
 
 def test_a_child_whose_parent_died_before_it_started_does_not_run(tmp_path):
