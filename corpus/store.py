@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.settings import DATABASES
 
 metadata = sa.MetaData()
 
@@ -130,7 +131,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-SUPPORTED = ("sqlite", "postgresql")
 DB_URL_FIX = ("set the db_url setting (POLICYTRENDS_DB_URL, or db_url in the settings file; `policytrends config` "
               "shows the one in use)")
 # One engine (and connection pool) per PostgreSQL URL and process: the pipeline opens the
@@ -173,7 +173,7 @@ class CorpusStore:
                 f"the corpus store URL {url!r} is not a database URL: {DB_URL_FIX} to one such as "
                 "sqlite:////path/to/corpus.sqlite or postgresql+psycopg://user:password@host:5432/dbname"
             ) from None
-        if parsed.get_backend_name() not in SUPPORTED:
+        if parsed.get_backend_name() not in DATABASES:
             raise PolicyTrendsError(
                 f"unsupported database {parsed.get_backend_name()!r} in {shown_url(url)}: the corpus store runs on SQLite "
                 f"or PostgreSQL; {DB_URL_FIX} to a sqlite:/// or postgresql+psycopg:// URL"
