@@ -20,7 +20,6 @@ second run costs the heads' fits only.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from corpus.segment import text_hash  # noqa: E402
 from models import labels as L  # noqa: E402
 from models.baselines import KeywordMatcher  # noqa: E402
 from models.classifier import ThemeClassifier  # noqa: E402
@@ -52,9 +52,7 @@ class EmbeddingCache:
             with np.load(f) as d:
                 self.vectors.update(zip(d["keys"].tolist(), d["vectors"], strict=True))
 
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+    key = staticmethod(text_hash)  # the store's passage key: whitespace-normalised SHA-256
 
     def __call__(self, texts) -> np.ndarray:
         texts = list(texts)
