@@ -57,14 +57,14 @@ MAX_TOKENS = 256
 
 def demo_passages(n: int) -> tuple[list[tuple[str, str, int]], int]:
     """``n`` (site, slug, paragraph) items: every paragraph of the demo articles, cycled."""
-    from demo_sites.content import load_articles
+    from policytrends.demo_sites.content import load_articles
 
     distinct = [(a.site, a.slug, i) for site in SITES for a in load_articles(site) for i in range(len(a.paragraphs))]
     return list(islice(cycle(distinct), n)), len(distinct)
 
 
 def paragraph(site: str, slug: str, i: int) -> str:
-    from demo_sites.content import load_articles
+    from policytrends.demo_sites.content import load_articles
 
     return next(a for a in load_articles(site) if a.slug == slug).paragraphs[i]
 
@@ -91,9 +91,9 @@ def fill_store(store, items: list[tuple[str, str, int]], copy_size: int) -> None
     """One document per article and copy of the corpus; its passages written with replace_passages."""
     import hashlib
 
-    from corpus.segment import text_hash
-    from corpus.store import Document
-    from demo_sites.content import load_articles
+    from policytrends.corpus.segment import text_hash
+    from policytrends.corpus.store import Document
+    from policytrends.demo_sites.content import load_articles
 
     groups: dict[tuple[int, str, str], list[str]] = {}
     for k, (site, slug, i) in enumerate(items):
@@ -114,9 +114,8 @@ def fill_store(store, items: list[tuple[str, str, int]], copy_size: int) -> None
 
 
 def make_pipeline():
+    from policytrends.models.encoder import model_dir
     from transformers import pipeline
-
-    from models.encoder import model_dir
 
     path = str(model_dir())
     # framework="pt" is accepted but a no-op in transformers 5 (PyTorch is its only backend).
@@ -178,14 +177,13 @@ def main(argv=None) -> None:
     import numpy as np
     import pandas as pd
     import torch
-
-    from corpus.segment import text_hash
-    from corpus.store import CorpusStore
-    from models.encoder import get_encoder
-    from models.registry import Registry
-    from models.tagging import classify_store, tag_frame
-    from models.training import train
-    from policytrends.settings import SEED_LABELS
+    from policytrends.corpus.segment import text_hash
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.models.encoder import get_encoder
+    from policytrends.models.labels import SEED_LABELS
+    from policytrends.models.registry import Registry
+    from policytrends.models.tagging import classify_store, tag_frame
+    from policytrends.models.training import train
 
     logging.basicConfig(level=logging.WARNING)
     items, n_distinct = demo_passages(args.passages)

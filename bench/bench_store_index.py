@@ -18,9 +18,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
-
-from corpus.migrations import BASELINE, config
-from corpus.store import CorpusStore
+from policytrends.corpus.migrations import BASELINE, config
+from policytrends.corpus.store import CorpusStore
 
 
 def _lookups(store: CorpusStore, hashes: list[str]) -> float:

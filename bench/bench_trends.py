@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 def measure(url: str, outputs: str) -> dict:
     """One build in this process: seconds, peak RSS and the build summary's stage times."""
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.trends.build import build_outputs
+
     from bench.synthetic import model_info
-    from corpus.store import CorpusStore
-    from trends.build import build_outputs
 
     store = CorpusStore(url)
     started = time.perf_counter()

@@ -31,11 +31,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]  # the repository; ../shared sits beside it
 
-from policytrends.settings import PROJECT_ROOT  # noqa: E402
-
-ARCHIVE = PROJECT_ROOT.parent / "shared" / "benchmarks" / "extract_eval.tar.xz"
+ARCHIVE = ROOT.parent / "shared" / "benchmarks" / "extract_eval.tar.xz"
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "policytrends-extract-eval"
 
 
@@ -86,9 +84,8 @@ def load_date_set(data: Path) -> list[tuple[str, str, bytes]]:
 # --------------------------------------------------------------------------- the three runners
 def project(url: str, raw: bytes):
     """(Extracted or None, why it was dropped): decoded and extracted as the crawler does."""
+    from policytrends.crawlers.extract import ExtractionError, decode_with, extract_html
     from scrapy.http import HtmlResponse
-
-    from crawlers.extract import ExtractionError, decode_with, extract_html
 
     # The crawler hands the pipeline Scrapy's idea of the encoding (BOM, <meta charset>, sniffing).
     encoding = HtmlResponse(url=url, body=raw, headers={"Content-Type": "text/html"}).encoding

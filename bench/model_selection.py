@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-from models import labels as L  # noqa: E402
-from models.baselines import KeywordMatcher, TfidfBaseline  # noqa: E402
-from models.classifier import ThemeClassifier, _best_threshold, _sigmoid  # noqa: E402
-from models.encoder import get_encoder  # noqa: E402
-from models.training import evaluate  # noqa: E402
-from policytrends.settings import SEED_LABELS  # noqa: E402
+from policytrends.models import labels as L  # noqa: E402
+from policytrends.models.baselines import KeywordMatcher, TfidfBaseline  # noqa: E402
+from policytrends.models.classifier import ThemeClassifier, _best_threshold, _sigmoid  # noqa: E402
+from policytrends.models.encoder import get_encoder  # noqa: E402
+from policytrends.models.labels import SEED_LABELS  # noqa: E402
+from policytrends.models.training import evaluate  # noqa: E402
 
 
 class ConcatenatedHeads(ThemeClassifier):

@@ -26,19 +26,18 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]  # the repository; ../shared sits beside it
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from policytrends.corpus.segment import text_hash  # noqa: E402
+from policytrends.models import labels as L  # noqa: E402
+from policytrends.models.baselines import KeywordMatcher  # noqa: E402
+from policytrends.models.classifier import ThemeClassifier  # noqa: E402
+from policytrends.models.labels import SEED_LABELS  # noqa: E402
+from policytrends.models.training import BLEND_WEIGHT, analyst_weight, evaluate, new_classifier  # noqa: E402
 
-from corpus.segment import text_hash  # noqa: E402
-from models import labels as L  # noqa: E402
-from models.baselines import KeywordMatcher  # noqa: E402
-from models.classifier import ThemeClassifier  # noqa: E402
-from models.training import BLEND_WEIGHT, analyst_weight, evaluate, new_classifier  # noqa: E402
-from policytrends.settings import PROJECT_ROOT, SEED_LABELS  # noqa: E402
-
-DEV = PROJECT_ROOT.parent / "shared" / "benchmarks" / "realdev.jsonl"
+DEV = ROOT.parent / "shared" / "benchmarks" / "realdev.jsonl"
 
 
 class EmbeddingCache:
@@ -59,7 +58,7 @@ class EmbeddingCache:
         keys = [self.key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}
         if missing:
-            from models.encoder import get_encoder
+            from policytrends.models.encoder import get_encoder
 
             t0 = time.perf_counter()
             vectors = get_encoder().encode(list(missing.values()))
@@ -87,10 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev", type=Path, default=DEV, help="real labelled passages (JSONL, CSV or Label Studio JSON)")
     parser.add_argument("--seed", type=Path, default=SEED_LABELS, help="the labels the models train on")
-    parser.add_argument("--cache", type=Path, default=PROJECT_ROOT / ".policytrends" / "bench-embeddings")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".policytrends" / "bench-embeddings")
     parser.add_argument("--no-analyst-loop", action="store_true", help="skip the seed + half-of-dev experiment")
     parser.add_argument("--record", action="store_true",
-                        help=f"write the shipped candidate's figure to {L.REAL_TEXT_RECORD.relative_to(PROJECT_ROOT)} "
+                        help=f"write the shipped candidate's figure to {L.REAL_TEXT_RECORD.relative_to(ROOT)} "
                              "(the model card quotes it for models trained from exactly these seed labels)")
     args = parser.parse_args()
     if not args.dev.exists():

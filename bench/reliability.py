@@ -44,7 +44,8 @@ from policytrends.settings import Settings, configure_environment  # noqa: E402
 
 configure_environment(Settings())
 
-from crawlers.run import crawl  # noqa: E402
+from policytrends.crawlers.run import crawl  # noqa: E402
+
 from tests.crashkit import (  # noqa: E402
     ARTICLES,
     KILL_GRACE,
@@ -107,7 +108,7 @@ class _Trap:
 
 
 def hostile_crawl(tmp: Path) -> dict:
-    from corpus.store import CorpusStore
+    from policytrends.corpus.store import CorpusStore
 
     site = HostileSite()
     # The off-site redirect points at 127.0.0.2, same port: a request that followed it lands here.
@@ -122,8 +123,7 @@ def hostile_crawl(tmp: Path) -> dict:
         store = CorpusStore(db)
         with store.engine.connect() as conn:
             import sqlalchemy as sa
-
-            from corpus.store import documents
+            from policytrends.corpus.store import documents
             titles = [r[0] for r in conn.execute(sa.select(documents.c.title))]
     finally:
         site.close()
@@ -184,7 +184,7 @@ def crash_chain(tmp: Path) -> dict:
         out["table_differences"] = differences(tables_picture(outputs, db), expected_tables)
         out["tables"] = len(expected_tables)
 
-        from models.registry import Registry
+        from policytrends.models.registry import Registry
 
         train_home = tmp / "train-killed"
         for point in TRAIN_CHAIN:
@@ -226,8 +226,7 @@ CLI_TIMEOUT = 120  # a case that hangs counts as unexpected instead of holding t
 
 def _stored(db: str) -> list:
     import sqlalchemy as sa
-
-    from corpus.store import CorpusStore, documents
+    from policytrends.corpus.store import CorpusStore, documents
 
     with CorpusStore(db).engine.connect() as conn:
         return conn.execute(sa.select(documents.c.source, documents.c.title, documents.c.url)).all()
@@ -261,7 +260,8 @@ def _refused(proc, expected: str) -> tuple[int, bool]:
 
 def origin_escapes(tmp: Path) -> dict:
     """Redirects and meta refreshes to another port of 127.0.0.1, https on the http port."""
-    from crawlers.run import crawl
+    from policytrends.crawlers.run import crawl
+
     from tests.hostile_site import ESCAPES, OtherService, RouteSite, escape_routes, listing_sources
 
     other = OtherService()
@@ -303,7 +303,8 @@ def hostile_sources_files(tmp: Path) -> dict:
 
 def blocked_pages(tmp: Path) -> dict:
     """The two real block pages (a bot challenge, a rate-limit page) served by a loopback site."""
-    from crawlers.run import crawl
+    from policytrends.crawlers.run import crawl
+
     from tests.hostile_site import RouteSite, block_routes, listing_sources
 
     # Read where they lie, never copied into the repository; without them, the tests' own fixtures.
@@ -399,7 +400,8 @@ def hostile_settings_and_files(tmp: Path) -> dict:
 
 def sitemap_entity(tmp: Path) -> dict:
     """A sitemap with an HTML entity XML does not know: that entry lost and counted, the next ones kept."""
-    from crawlers.run import crawl
+    from policytrends.crawlers.run import crawl
+
     from tests.hostile_site import RouteSite
     from tests.test_crawl_big_sites import NS, _article, _sources
 

@@ -1,5 +1,5 @@
 """The corpus store (documents, passages, predictions) and passage segmentation."""
 
-from corpus.store import CorpusStore, Document
+from policytrends.corpus.store import CorpusStore, Document
 
 __all__ = ["CorpusStore", "Document"]

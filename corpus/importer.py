@@ -102,7 +102,7 @@ def _text(row: dict, column: str) -> str:
 
 def _date(raw: str) -> date | None:
     """ISO dates and date-times first, then the formats the crawler reads; None if empty."""
-    from crawlers.extract import parse_date, plausible
+    from policytrends.crawlers.extract import parse_date, plausible
 
     if not raw:
         return None
@@ -129,9 +129,9 @@ def _authors(value) -> list[str]:
 
 def document_from_row(row: dict):
     """The :class:`corpus.store.Document` for one row, or :class:`RowError` naming the bad column."""
-    from corpus.store import Document
-    from corpus.urls import canonicalize_url
-    from crawlers.extract import content_hash
+    from policytrends.corpus.store import Document
+    from policytrends.corpus.urls import canonicalize_url
+    from policytrends.crawlers.extract import content_hash
 
     url = _text(row, "url")
     if not url:

@@ -188,7 +188,7 @@ class CorpusStore:
                 ) from None
         try:
             self.engine = self._engine(url, parsed)
-            from corpus.migrations import upgrade_store
+            from policytrends.corpus.migrations import upgrade_store
 
             upgrade_store(self.engine, shown_url(url))
         except sa.exc.SQLAlchemyError as exc:  # unreachable server, bad credentials, unwritable file

@@ -22,7 +22,8 @@ from datetime import date, timedelta
 from lxml import html as lxml_html
 
 # URL keys moved to corpus.urls (the importer needs them too); re-exported for older imports.
-from corpus.urls import TRACKING_PARAMS, BadURLError, canonicalize_url, clean_request_url, rebase_url  # noqa: F401
+from policytrends.corpus.urls import TRACKING_PARAMS, BadURLError, canonicalize_url, clean_request_url, rebase_url  # noqa: F401
+
 from policytrends.errors import PolicyTrendsError
 
 # Shorter than this is a stub, an error page or a script-drawn shell ("You need to enable

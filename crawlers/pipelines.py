@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from statistics import median
 
-from scrapy.exceptions import DropItem
-
-from corpus.store import CorpusStore, Document
-from crawlers.extract import (
+from policytrends.corpus.store import CorpusStore, Document
+from policytrends.crawlers.extract import (
     ExtractionError,
     canonicalize_url,
     charset_corrected,
@@ -21,7 +19,9 @@ from crawlers.extract import (
     extract_pdf,
     rebase_url,
 )
-from crawlers.items import PageItem
+from policytrends.crawlers.items import PageItem
+from scrapy.exceptions import DropItem
+
 from policytrends.faults import checkpoint
 
 STAT = "policytrends/"

@@ -1,7 +1,7 @@
 """Crawl sources into the store, each crawl in its own process.
 
 Scrapy's Twisted reactor cannot be restarted inside one process, so the pipeline calls
-:func:`crawl` which runs ``python -m crawlers.run`` as a child process; the child crawls all
+:func:`crawl` which runs ``python -m policytrends.crawlers.run`` as a child process; the child crawls all
 sources concurrently (one Scrapy crawler per source) and writes per-source counts as JSON.
 
 Exit codes of the child: 0 all sources crawled; 1 some source could not be reached (what
@@ -102,7 +102,7 @@ def _source_counts(stats: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Child-process entry point: crawl every source in the file into the store."""
-    parser = argparse.ArgumentParser(prog="python -m crawlers.run")
+    parser = argparse.ArgumentParser(prog="python -m policytrends.crawlers.run")
     parser.add_argument("--sources", required=True)
     # The parent passes the URL in the environment: on the command line, a PostgreSQL password
     # would be visible to every user of the machine (ps).
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.db:
         parser.error(f"give --db URL or set {CRAWL_DB_ENV}")
 
-    from crawlers.sources import load_sources
+    from policytrends.crawlers.sources import load_sources
 
     try:
         sources = load_sources(args.sources)
@@ -129,13 +129,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         sources = [s for s in sources if s.name in args.only]
 
+    from policytrends.crawlers.spiders.source_spider import SourceSpider
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
-    from crawlers.spiders.source_spider import SourceSpider
-
     settings = Settings()
-    settings.setmodule("crawlers.settings", priority="project")
+    settings.setmodule("policytrends.crawlers.settings", priority="project")
     settings.set("POLICYTRENDS_DB_URL", args.db, priority="cmdline")
     if args.log_file:
         settings.set("LOG_FILE", args.log_file, priority="cmdline")
@@ -177,7 +176,7 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
     Raises PolicyTrendsError for an invalid sources file; unreachable sources become warnings
     in the report (``exit_code`` 1) and what the others stored is kept.
     """
-    from crawlers.sources import load_sources
+    from policytrends.crawlers.sources import load_sources
 
     work_dir.mkdir(parents=True, exist_ok=True)
     stats_path = work_dir / "last_crawl_stats.json"
@@ -196,7 +195,7 @@ def crawl(sources_file: Path, db_url: str, work_dir: Path, only: list[str] | Non
         stats_i = stats_path if n == 1 else work_dir / f"last_crawl_stats.{i}.json"
         log_i = log_path if n == 1 else work_dir / f"last_crawl.{i}.log"
         stats_i.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "crawlers.run", "--sources", str(sources_file),
+        cmd = [sys.executable, "-m", "policytrends.crawlers.run", "--sources", str(sources_file),
                "--stats-out", str(stats_i), "--log-file", str(log_i)]
         for name in group:
             cmd += ["--only", name]
@@ -260,8 +259,8 @@ def review_run(sources: dict[str, dict], db_url: str, log_path: Path | str) -> l
     from datetime import UTC, datetime
     from statistics import median
 
-    from corpus.store import CorpusStore
-    from crawlers.middlewares import blocked_warnings
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.crawlers.middlewares import blocked_warnings
 
     store = CorpusStore(db_url)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")

@@ -1,8 +1,8 @@
 """Scrapy settings for policytrends crawls. Each value says why it is what it is."""
 
 BOT_NAME = "policytrends"
-SPIDER_MODULES = ["crawlers.spiders"]
-NEWSPIDER_MODULE = "crawlers.spiders"
+SPIDER_MODULES = ["policytrends.crawlers.spiders"]
+NEWSPIDER_MODULE = "policytrends.crawlers.spiders"
 
 # Say who we are, so site operators can reach us instead of blocking us.
 USER_AGENT = "policytrends/0.1 (+research crawler for think-tank commentary; contact: see project README)"
@@ -39,8 +39,8 @@ COOKIES_ENABLED = False
 # will not crawl. A bot challenge or rate-limit page is counted as blocked and backs the source
 # off; placed after decompression (590) and before meta refresh (580) and retries (550).
 DOWNLOADER_MIDDLEWARES = {
-    "crawlers.middlewares.ScopeMiddleware": 40,
-    "crawlers.middlewares.BlockedMiddleware": 585,
+    "policytrends.crawlers.middlewares.ScopeMiddleware": 40,
+    "policytrends.crawlers.middlewares.BlockedMiddleware": 585,
 }
 # A rate-limited source waits as long as the site's Retry-After asks, up to this many seconds in
 # all per run; a longer wait stops the source until the next run rather than hold the run up.
@@ -48,8 +48,8 @@ POLICYTRENDS_BLOCKED_MAX_WAIT = 60
 
 # Pipelines: extract text from the fetched page, then store it. Order matters.
 ITEM_PIPELINES = {
-    "crawlers.pipelines.ExtractPipeline": 100,
-    "crawlers.pipelines.StorePipeline": 800,
+    "policytrends.crawlers.pipelines.ExtractPipeline": 100,
+    "policytrends.crawlers.pipelines.StorePipeline": 800,
 }
 
 # INFO shows each source's progress without per-request noise.

@@ -1,5 +1,5 @@
 """The bundled demo corpus: four fictional think-tank websites served on loopback."""
 
-from demo_sites.server import DemoSites
+from policytrends.demo_sites.server import DemoSites
 
 __all__ = ["DemoSites"]

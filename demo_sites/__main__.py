@@ -1,4 +1,4 @@
-from demo_sites.server import serve_forever
+from policytrends.demo_sites.server import serve_forever
 
 
 def _show(urls: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
-from demo_sites.content import SITES, Article, load_articles
+from policytrends.demo_sites.content import SITES, Article, load_articles
 
 PAGE_SIZE = 10  # northgate listing pages
 

@@ -2,7 +2,7 @@
 
 Used by ``policytrends run`` with no sources configured, by the tests and by hand::
 
-    python -m demo_sites            # prints the four base URLs, serves until Ctrl-C
+    python -m policytrends.demo_sites            # prints the four base URLs, serves until Ctrl-C
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import cache, lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from demo_sites import layouts as L
-from demo_sites.content import SITES, load_articles
+from policytrends.demo_sites import layouts as L
+from policytrends.demo_sites.content import SITES, load_articles
 
 Response = tuple[str, bytes]  # (content type, body)
 HTML = "text/html; charset=utf-8"

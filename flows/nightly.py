@@ -24,7 +24,8 @@ NIGHTLY_TIMEOUT_SECONDS = 4 * 3600
 
 
 def _retry_crawl(task, task_run, state) -> bool:
-    from crawlers.run import CrawlerFailed
+    from policytrends.crawlers.run import CrawlerFailed
+
     from policytrends.errors import PolicyTrendsError
 
     try:
@@ -87,7 +88,7 @@ def _nightly(settings: Settings, sources_file: str | None) -> dict:
     version = current_model()
     lap("model")
     if settings.classify_workers > 1 or settings.dask_address:  # batches on a Dask cluster
-        from flows.classify_dask import classify_with_dask
+        from policytrends.flows.classify_dask import classify_with_dask
 
         classified = classify_with_dask(settings, version)
     else:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from policytrends.flows.nightly import aggregate, classify
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.nightly import aggregate, classify
 from policytrends import pipeline
 from policytrends.runlock import flow_lock
 from policytrends.settings import Settings

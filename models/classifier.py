@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from policytrends.models.encoder import bound_texts
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
-
-from models.encoder import bound_texts
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
@@ -42,7 +41,7 @@ FORMAT = 3  # head.json layout: 3 adds the codebook cues; 2 (no cues) and 1 (one
 
 
 def default_embedder(texts: Sequence[str]) -> np.ndarray:
-    from models.encoder import get_encoder
+    from policytrends.models.encoder import get_encoder
 
     return get_encoder().encode(list(texts))
 
@@ -132,7 +131,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
 
         self.cue_features_ = None
         if self.cues:
-            from models.cues import CueFeatures
+            from policytrends.models.cues import CueFeatures
 
             self.cue_features_ = CueFeatures()
             K = self.cue_features_.transform(X)
@@ -240,7 +239,7 @@ class ThemeClassifier(BaseEstimator, ClassifierMixin):
         clf.n_features_in_ = clf.coef_.shape[1]
         clf.cue_features_ = None
         if meta.get("cues"):
-            from models.cues import CueFeatures
+            from policytrends.models.cues import CueFeatures
 
             clf.cue_features_ = CueFeatures({g: tuple(p) for g, p in meta["cues"].items()})
             clf.cue_mean_ = arrays["cue_mean"].astype(np.float64)

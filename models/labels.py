@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from policytrends.models.encoder import MAX_CHARS, over_bound
 
-from models.encoder import MAX_CHARS, over_bound
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import not_utf8
 
@@ -25,6 +25,8 @@ HELDOUT_FRACTION = 0.2
 # file is an analyst's labels of real text, which training weighs more and validates on.
 SEED_FOLDER = Path(__file__).resolve().parent / "seed"
 SEED, ANALYST = "seed", "analyst"
+# The seed labels: the first model is trained from them.
+SEED_LABELS = SEED_FOLDER / "seed_labels.jsonl"
 # The seed labels' figure on real labelled text, written by `bench/real_text.py --record`.
 REAL_TEXT_RECORD = SEED_FOLDER / "real_text.json"
 
@@ -134,7 +136,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
             if "text" in df.columns:  # a label-queue CSV: its formula guard is not part of the passage
-                from trends.aggregate import restore_formulas
+                from policytrends.trends.aggregate import restore_formulas
 
                 df["text"] = restore_formulas(df["text"])
         elif suffix in (".jsonl", ".ndjson"):

@@ -18,10 +18,10 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from policytrends.corpus.store import CorpusStore, documents, passages, predictions
+from policytrends.models.encoder import encode_cached
+from policytrends.models.registry import ModelVersion
 
-from corpus.store import CorpusStore, documents, passages, predictions
-from models.encoder import encode_cached
-from models.registry import ModelVersion
 from policytrends.errors import PolicyTrendsError
 
 POOL_FACTOR = 10   # candidates considered per requested passage
@@ -130,8 +130,9 @@ def label_studio_config(themes: list[str]) -> str:
 
 
 def write_queue(store: CorpusStore, model: ModelVersion, n: int, csv_path: Path, ls_path: Path, config_path: Path) -> pd.DataFrame:
+    from policytrends.trends.aggregate import neutralise_formulas
+
     from policytrends.settings import write_atomic
-    from trends.aggregate import neutralise_formulas
 
     queue = build_queue(store, model, n)
     tasks = json.dumps(label_studio_tasks(queue, model.themes), indent=1, ensure_ascii=False)

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.classifier import ThemeClassifier
+from policytrends.models.classifier import ThemeClassifier
+
 from policytrends.errors import PolicyTrendsError
 
 HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick

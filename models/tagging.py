@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pandas as pd
+from policytrends.models.encoder import MAX_CHARS, encode_cached, over_bound
+from policytrends.models.registry import ModelVersion
 
-from models.encoder import MAX_CHARS, encode_cached, over_bound
-from models.registry import ModelVersion
 from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.classify")
@@ -50,7 +50,7 @@ def tag_frame(df: pd.DataFrame, model: ModelVersion, embeddings: np.ndarray | No
     warn_long(texts, "classify")
     if embeddings is None:
         update, close = _progress(len(texts), "classify")
-        from models.encoder import get_encoder
+        from policytrends.models.encoder import get_encoder
 
         embeddings = get_encoder().encode(texts, progress=update)
         close()

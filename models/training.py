@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from policytrends.models import labels as L
+from policytrends.models.baselines import KeywordMatcher, TfidfBaseline
+from policytrends.models.classifier import ThemeClassifier
+from policytrends.models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
+from policytrends.models.registry import HELDOUT_FILE, Registry, write_json_atomic
 from sklearn.metrics import precision_recall_fscore_support
 
-from models import labels as L
-from models.baselines import KeywordMatcher, TfidfBaseline
-from models.classifier import ThemeClassifier
-from models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
-from models.registry import HELDOUT_FILE, Registry, write_json_atomic
 from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.models")
@@ -387,12 +387,12 @@ def _cached_embedder(store=None):
     def embed(texts):
         missing = [t for t in dict.fromkeys(texts) if t not in _EMBEDDINGS]
         if missing:
-            from models.tagging import _progress
+            from policytrends.models.tagging import _progress
 
             update, close = _progress(len(missing), "encode labelled passages")  # a bar on a terminal
             if store is not None:
-                from corpus.segment import text_hash
-                from models.encoder import encode_cached
+                from policytrends.corpus.segment import text_hash
+                from policytrends.models.encoder import encode_cached
 
                 vectors = encode_cached(missing, [text_hash(t) for t in missing], store, progress=update)
             else:

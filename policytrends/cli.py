@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from policytrends import __version__
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import Settings, check_writable, configure_environment, write_atomic
 
@@ -52,12 +53,12 @@ def _outputs_writable(settings: Settings) -> None:
 
 
 def cmd_run(args, settings: Settings) -> int:
-    from flows.nightly import nightly
+    from policytrends.flows.nightly import nightly
     from policytrends.pipeline import format_summary
 
     _outputs_writable(settings)
     if args.sources or settings.sources_file:  # a bad sources file: its one-line error now, not Prefect's traceback later
-        from crawlers.sources import load_sources
+        from policytrends.crawlers.sources import load_sources
 
         load_sources(args.sources or settings.sources_file)
     with _one_run_at_a_time(settings, "run"):
@@ -94,7 +95,7 @@ def cmd_crawl(args, settings: Settings) -> int:
 
 
 def cmd_sources_check(args, settings: Settings) -> int:
-    from crawlers.sources import load_sources
+    from policytrends.crawlers.sources import load_sources
 
     sources = load_sources(args.file)
     for s in sources:
@@ -109,7 +110,7 @@ def cmd_sources_check(args, settings: Settings) -> int:
 def _read_table(path: Path):
     import pandas as pd
 
-    from models.labels import check_utf8
+    from policytrends.models.labels import check_utf8
 
     if not path.exists():
         raise PolicyTrendsError(f"input file {path} does not exist")
@@ -127,10 +128,10 @@ def _read_table(path: Path):
 
 
 def cmd_classify(args, settings: Settings) -> int:
-    from models.labels import shown_columns
-    from models.registry import Registry
-    from models.tagging import tag_frame
-    from trends.aggregate import neutralise_formulas
+    from policytrends.models.labels import shown_columns
+    from policytrends.models.registry import Registry
+    from policytrends.models.tagging import tag_frame
+    from policytrends.trends.aggregate import neutralise_formulas
 
     inp, out = Path(args.input), Path(args.output)
     # Everything about the output is checked first: it is written after all the classification.
@@ -155,9 +156,9 @@ def cmd_classify(args, settings: Settings) -> int:
 
 
 def cmd_train(args, settings: Settings) -> int:
-    from corpus.store import CorpusStore
-    from models.registry import Registry
-    from models.training import format_metrics, train
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.models.registry import Registry
+    from policytrends.models.training import format_metrics, train
 
     result = train([Path(p) for p in args.labels], Registry(settings.registry_dir), force=args.force,
                    store=CorpusStore(settings.db_url), new_themes=args.new_theme)
@@ -178,7 +179,7 @@ def cmd_train(args, settings: Settings) -> int:
 
 
 def cmd_retrain(args, settings: Settings) -> int:
-    from flows.retrain import retrain
+    from policytrends.flows.retrain import retrain
 
     _outputs_writable(settings)
     with _one_run_at_a_time(settings, "retrain"):
@@ -193,9 +194,9 @@ def cmd_retrain(args, settings: Settings) -> int:
 
 
 def cmd_label_queue(args, settings: Settings) -> int:
-    from corpus.store import CorpusStore
-    from models.queue import write_queue
-    from models.registry import Registry
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.models.queue import write_queue
+    from policytrends.models.registry import Registry
     from policytrends.settings import LABEL_QUEUE_CSV, LABEL_QUEUE_LABEL_STUDIO, LABEL_STUDIO_CONFIG
 
     out = Path(args.output_dir) if args.output_dir else settings.outputs_dir
@@ -213,9 +214,9 @@ def cmd_label_queue(args, settings: Settings) -> int:
 
 
 def cmd_evaluate(args, settings: Settings) -> int:
-    from models.labels import read_labels
-    from models.registry import HELDOUT_FILE, Registry
-    from models.training import baseline_metrics, evaluate, format_comparison, format_metrics
+    from policytrends.models.labels import read_labels
+    from policytrends.models.registry import HELDOUT_FILE, Registry
+    from policytrends.models.training import baseline_metrics, evaluate, format_comparison, format_metrics
 
     registry = Registry(settings.registry_dir)
     model = registry.get(args.model) if args.model else registry.require_current()
@@ -258,7 +259,7 @@ def cmd_trends(args, settings: Settings) -> int:
 
 
 def cmd_models(args, settings: Settings) -> int:
-    from models.registry import Registry
+    from policytrends.models.registry import Registry
 
     registry = Registry(settings.registry_dir)
     current = registry.current()
@@ -285,7 +286,7 @@ def cmd_config(args, settings: Settings) -> int:
     if settings.settings_file:
         print(f"settings file: {settings.settings_file}")
     else:
-        print(f"settings file: none (copy {SETTINGS_EXAMPLE.name} to {SETTINGS_FILE.name}, or set {SETTINGS_ENV})")
+        print(f"settings file: none (copy {SETTINGS_EXAMPLE} to {SETTINGS_FILE}, or set {SETTINGS_ENV})")
     width = max(len(d["value"] or "-") for d in described.values())
     names = max(len(name) for name in described)
     for name, d in described.items():
@@ -295,9 +296,9 @@ def cmd_config(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from corpus.importer import import_file
-    from corpus.store import CorpusStore
     from policytrends import pipeline
+    from policytrends.corpus.importer import import_file
+    from policytrends.corpus.store import CorpusStore
 
     report = import_file(Path(args.file), CorpusStore(settings.db_url))
     for message in report.rejected:
@@ -330,14 +331,14 @@ def _iso_date(option: str, value: str):
 
 
 def cmd_backfill(args, settings: Settings) -> int:
-    from models.registry import Registry
+    from policytrends.models.registry import Registry
 
     since, until = _iso_date("--since", args.since), _iso_date("--until", args.until)
     if since > until:
         raise PolicyTrendsError(f"--since {since} is after --until {until}; give the earlier date first")
     registry = Registry(settings.registry_dir)
     model = registry.get(args.model) if args.model else registry.require_current()  # a clear error before Prefect starts
-    from flows.backfill import backfill
+    from policytrends.flows.backfill import backfill
 
     _outputs_writable(settings)
     with _one_run_at_a_time(settings, "backfill"):
@@ -364,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="policytrends",
         description="Crawl think-tank commentary, tag passages with security-policy themes, and build trend tables.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--settings", metavar="FILE",
                         help="settings file (TOML; default: $POLICYTRENDS_SETTINGS, else policytrends.toml in the project)")

@@ -12,10 +12,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpus.segment import segment_store
-from corpus.store import CorpusStore
+from policytrends.corpus.segment import segment_store
+from policytrends.corpus.store import CorpusStore
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import SEED_LABELS, THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT, Settings
+from policytrends.models.labels import SEED_LABELS
+from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT, Settings
 
 log = logging.getLogger("policytrends")
 
@@ -31,8 +32,8 @@ def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Ite
     if chosen is not None:
         yield Path(chosen)
         return
-    from crawlers.sources import DEMO_SOURCES_TEMPLATE
-    from demo_sites import DemoSites
+    from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
+    from policytrends.demo_sites import DemoSites
 
     with DemoSites() as sites:
         log.info("no sources configured: serving the demo think tanks at %s", ", ".join(sites.base_urls.values()))
@@ -41,7 +42,7 @@ def sources_for_run(settings: Settings, sources_file: Path | None = None) -> Ite
 
 def crawl_step(settings: Settings, sources_file: Path, only: list[str] | None = None) -> dict:
     """Crawl every source into the store (in a child process); per-source counts and warnings."""
-    from crawlers.run import crawl
+    from policytrends.crawlers.run import crawl
 
     CorpusStore(settings.db_url)  # fail here, with a clear message, if the store cannot open
     report = crawl(sources_file, settings.db_url, settings.crawl_dir, only=only, processes=settings.crawl_processes)
@@ -69,7 +70,7 @@ def segment_step(settings: Settings) -> dict:
 
 def ensure_model(settings: Settings) -> str:
     """The current model version; trains the first one from the seed labels if there is none."""
-    from models.registry import Registry
+    from policytrends.models.registry import Registry
 
     registry = Registry(settings.registry_dir)
     current = registry.current()
@@ -82,7 +83,7 @@ def ensure_model(settings: Settings) -> str:
         registry.promote(decided[-1].version)
         log.info("promoted %s, whose training was interrupted before its promotion", decided[-1].version)
         return decided[-1].version
-    from models.training import format_metrics, train
+    from policytrends.models.training import format_metrics, train
 
     log.info("no model yet: training the first one from the bundled seed labels (%s)", SEED_LABELS.name)
     result = train(SEED_LABELS, registry, store=CorpusStore(settings.db_url))
@@ -91,8 +92,8 @@ def ensure_model(settings: Settings) -> str:
 
 
 def classify_step(settings: Settings, model_version: str | None = None) -> dict:
-    from models.registry import Registry
-    from models.tagging import classify_store
+    from policytrends.models.registry import Registry
+    from policytrends.models.tagging import classify_store
 
     registry = Registry(settings.registry_dir)
     model = registry.get(model_version) if model_version else registry.require_current()
@@ -103,8 +104,8 @@ def classify_step(settings: Settings, model_version: str | None = None) -> dict:
 
 def aggregate_step(settings: Settings, model_version: str | None = None) -> dict:
     """Trend tables (CSV and Parquet), charts and ``report.html`` for one model version (default: current)."""
-    from models.registry import Registry
-    from trends.build import build_outputs
+    from policytrends.models.registry import Registry
+    from policytrends.trends.build import build_outputs
 
     registry = Registry(settings.registry_dir)
     model = registry.get(model_version) if model_version else registry.require_current()
@@ -173,8 +174,8 @@ def format_summary(summary: dict, settings: Settings) -> str:
 
 def train_step(settings: Settings, labels_file, force: bool = False, new_themes=()) -> dict:
     """Train a version from ``labels_file``; promoted only if it is not worse (see models.training)."""
-    from models.registry import Registry
-    from models.training import format_metrics, train
+    from policytrends.models.registry import Registry
+    from policytrends.models.training import format_metrics, train
 
     result = train(labels_file, Registry(settings.registry_dir), force=force, store=CorpusStore(settings.db_url),
                    new_themes=new_themes)
@@ -300,8 +301,8 @@ def backfill_classify_step(settings: Settings, since, until, model_version: str 
 
     Predictions of that version for these passages are overwritten; other versions' are kept.
     """
-    from models.registry import Registry
-    from models.tagging import classify_passages
+    from policytrends.models.registry import Registry
+    from policytrends.models.tagging import classify_passages
 
     if since > until:
         raise PolicyTrendsError(f"--since {since} is after --until {until}; give the earlier date first")
@@ -325,8 +326,8 @@ def backfill_aggregate_step(settings: Settings, model_version: str, current: boo
     replaced by a model that is not in use. A table never mixes versions: if passages outside
     the range lack this version's predictions, no table is written and the reason is returned.
     """
-    from models.registry import Registry
-    from trends.build import build_outputs
+    from policytrends.models.registry import Registry
+    from policytrends.trends.build import build_outputs
 
     model = Registry(settings.registry_dir).get(model_version)
     out = settings.outputs_dir if current else settings.outputs_dir / BACKFILL_DIR.format(version=model_version)
@@ -359,8 +360,8 @@ def classify_batch_step(settings: Settings, model_version: str, first_id: int, l
     Run by a Dask worker. Idempotent: a batch run twice (a retried task, a text repeated in
     another batch) finds its passages classified, or stores the same rows, which are kept once.
     """
-    from models.registry import Registry
-    from models.tagging import classify_passages
+    from policytrends.models.registry import Registry
+    from policytrends.models.tagging import classify_passages
 
     if threads:  # several workers on one machine: one core each, not every core each
         import torch

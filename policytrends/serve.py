@@ -35,7 +35,7 @@ from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError
 from policytrends.runlock import spawn
-from policytrends.settings import PROJECT_ROOT, Settings
+from policytrends.settings import Settings
 
 log = logging.getLogger("policytrends.serve")
 
@@ -178,8 +178,8 @@ def _schedule(settings: Settings):
 
 def build_deployments(settings: Settings, sources_file: Path | None = None) -> list:
     """The two deployments to serve in this process: nightly on its cron schedule, retrain on demand."""
-    from flows.nightly import nightly
-    from flows.retrain import retrain
+    from policytrends.flows.nightly import nightly
+    from policytrends.flows.retrain import retrain
 
     params = {"sources_file": str(sources_file)} if sources_file else {}
     return [
@@ -193,17 +193,21 @@ def build_deployments(settings: Settings, sources_file: Path | None = None) -> l
 
 
 def deploy_to_work_pool(settings: Settings, work_pool: str, sources_file: Path | None = None) -> list[str]:
-    """Register both deployments on ``work_pool``; its workers run them from this project's folder."""
+    """Register both deployments on ``work_pool``; its workers run them from the installed package's flows folder."""
     from prefect import flow as prefect_flow
+
+    import policytrends.flows
+
+    flows_folder = Path(policytrends.flows.__file__).resolve().parent
 
     params = {"sources_file": str(sources_file)} if sources_file else {}
     ids = []
     for name, entry, extra in (
-        ("nightly", "flows/nightly.py:nightly",
+        ("nightly", "nightly.py:nightly",
          {"schedules": [_schedule(settings)], "concurrency_limit": NIGHTLY_CONCURRENCY, "parameters": params}),
-        ("retrain", "flows/retrain.py:retrain", {}),
+        ("retrain", "retrain.py:retrain", {}),
     ):
-        loaded = prefect_flow.from_source(source=str(PROJECT_ROOT), entrypoint=entry)
+        loaded = prefect_flow.from_source(source=str(flows_folder), entrypoint=entry)
         ids.append(str(loaded.deploy(name=name, work_pool_name=work_pool, build=False, push=False,
                                      print_next_steps=False, ignore_warnings=True, **extra)))
     return ids

@@ -5,9 +5,10 @@ comes from, in this order of precedence:
 
 1. an environment variable (``POLICYTRENDS_DB_URL``, ``POLICYTRENDS_HOME``, ...: see ``KEYS``);
 2. the settings file: ``$POLICYTRENDS_SETTINGS`` (or ``policytrends --settings FILE``), else
-   ``policytrends.toml`` in the project folder if there is one (``policytrends.example.toml``
+   ``policytrends.toml`` in the working directory if there is one (``policytrends.example.toml``
    documents every key);
-3. the default: folders inside the project, an embedded SQLite store, 02:00 UTC every night.
+3. the default: folders in the working directory (``.policytrends/`` for state, ``outputs/``),
+   an embedded SQLite store, 02:00 UTC every night. Never the folder the package is installed in.
 
 ``policytrends config`` prints each effective value and where it came from.
 """
@@ -22,8 +23,6 @@ from datetime import datetime
 from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Output file names: part of the contract with analysts (see outputs/README.md).
 THEME_TRENDS_MONTHLY = "theme_trends_monthly.csv"
@@ -45,7 +44,6 @@ THEME_SHARE_RECENT_CHART = "theme_share_recent.png"
 TRENDS_REPORT = "report.html"
 # What every nightly run did (run id, times, model, counts per stage and source, warnings); written atomically.
 RUN_MANIFEST = "run_manifest.json"
-RUN_SUMMARY = RUN_MANIFEST  # the old name of the constant; the file run_summary.json is no longer written
 # `policytrends label-queue`: passages to label, for a spreadsheet and for Label Studio.
 LABEL_QUEUE_CSV = "label_queue.csv"
 LABEL_QUEUE_LABEL_STUDIO = "label_queue_labelstudio.json"
@@ -56,13 +54,13 @@ PREDICTION_SNAPSHOTS = ".prediction_snapshots"
 # In the state folder: who is running the pipeline now (see policytrends/runlock.py).
 RUN_LOCK = "run.lock"
 
-# Seed labels shipped with the code: the first model is trained from them.
-SEED_LABELS = PROJECT_ROOT / "models" / "seed" / "seed_labels.jsonl"
-
-
 SETTINGS_ENV = "POLICYTRENDS_SETTINGS"
-SETTINGS_FILE = PROJECT_ROOT / "policytrends.toml"
-SETTINGS_EXAMPLE = PROJECT_ROOT / "policytrends.example.toml"
+# Looked for in the working directory; the example (every key, documented) sits in the repository's root.
+SETTINGS_FILE = "policytrends.toml"
+SETTINGS_EXAMPLE = "policytrends.example.toml"
+# The defaults of home and outputs, relative to the working directory when settings are read.
+DEFAULT_HOME = ".policytrends"
+DEFAULT_OUTPUTS = "outputs"
 DEFAULT_SCHEDULE = "0 2 * * *"  # 02:00 every night
 DEFAULT_TIMEZONE = "UTC"
 
@@ -97,8 +95,8 @@ KEYS: dict[str, Key] = {k.name: k for k in (
 )}
 
 _DEFAULTS: dict[str, object] = {
-    "db_url": None, "home": PROJECT_ROOT / ".policytrends", "sources": None, "schedule": DEFAULT_SCHEDULE,
-    "timezone": DEFAULT_TIMEZONE, "registry": None, "outputs": PROJECT_ROOT / "outputs",
+    "db_url": None, "home": DEFAULT_HOME, "sources": None, "schedule": DEFAULT_SCHEDULE,
+    "timezone": DEFAULT_TIMEZONE, "registry": None, "outputs": DEFAULT_OUTPUTS,
     "crawl_processes": "2", "classify_workers": "1", "dask_address": None,
 }
 # Settings that count processes: whole numbers from 1 to MAX_PROCESSES (they arrive as strings from the
@@ -114,7 +112,7 @@ _DERIVED = {"db_url": "default (corpus.sqlite in home)", "registry": "default (r
 
 
 def settings_file_path() -> Path | None:
-    """The settings file to read: ``$POLICYTRENDS_SETTINGS`` (empty: none), else the project's ``policytrends.toml``."""
+    """The settings file to read: ``$POLICYTRENDS_SETTINGS`` (empty: none), else ``policytrends.toml`` in the working directory."""
     named = os.environ.get(SETTINGS_ENV)
     if named is not None:
         if not named.strip():
@@ -123,9 +121,10 @@ def settings_file_path() -> Path | None:
         if not path.is_file():
             raise PolicyTrendsError(
                 f"settings file {path} (named by {SETTINGS_ENV} or --settings) does not exist; create it from "
-                f"{SETTINGS_EXAMPLE.name} or give the path of an existing file")
+                f"{SETTINGS_EXAMPLE} or give the path of an existing file")
         return path
-    return SETTINGS_FILE if SETTINGS_FILE.is_file() else None
+    here = Path.cwd() / SETTINGS_FILE
+    return here if here.is_file() else None
 
 
 def read_settings_file(path: Path) -> dict[str, str]:
@@ -134,7 +133,7 @@ def read_settings_file(path: Path) -> dict[str, str]:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (see {SETTINGS_EXAMPLE.name})") from None
+        raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (see {SETTINGS_EXAMPLE})") from None
     except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 fails here
         raise PolicyTrendsError(f"settings file {path} is not UTF-8 text ({not_utf8(exc)}): save it as UTF-8") from None
     except OSError as exc:
@@ -175,6 +174,8 @@ def _resolve() -> tuple[dict[str, object], dict[str, str], Path | None]:
             origin = f"file {path}"
         else:
             value, origin = _DEFAULTS[name], _DERIVED.get(name, "default")
+            if key.path and value is not None:
+                value = Path.cwd() / str(value)
         values[name], origins[name] = value, origin
     return values, origins, path
 

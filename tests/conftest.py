@@ -8,8 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from policytrends.models.labels import SEED_LABELS
 
-from policytrends.settings import SEED_LABELS, SETTINGS_ENV, Settings, configure_environment
+from policytrends.settings import SETTINGS_ENV, Settings, configure_environment
 from tests.helpers import LoopbackServer, QuietHandler
 
 # The suite ignores a developer's own settings file and schedule: each test sets what it needs.
@@ -63,8 +64,7 @@ def pg_url():
         _no_postgres(f"no PostgreSQL: set {PG_URL_ENV} to a postgresql+psycopg:// URL of a database the tests may use "
                      "(.ci/run starts one)")
     import sqlalchemy as sa
-
-    from corpus.store import dispose_engine
+    from policytrends.corpus.store import dispose_engine
 
     admin = sa.create_engine(base, connect_args={"connect_timeout": 10}, poolclass=sa.pool.NullPool)
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -102,7 +102,7 @@ def prefect_harness():
 
 @pytest.fixture(scope="session")
 def demo_sites():
-    from demo_sites import DemoSites
+    from policytrends.demo_sites import DemoSites
 
     with DemoSites() as sites:
         yield sites
@@ -111,8 +111,8 @@ def demo_sites():
 @pytest.fixture(scope="session")
 def seed_registry(tmp_path_factory) -> Path:
     """A registry holding one model trained on the bundled seed labels (trained once)."""
-    from models.registry import Registry
-    from models.training import train
+    from policytrends.models.registry import Registry
+    from policytrends.models.training import train
 
     root = tmp_path_factory.mktemp("seed-registry")
     result = train(SEED_LABELS, Registry(root))
@@ -139,7 +139,8 @@ def demo_state(tmp_path_factory, seed_registry, demo_sites):
     """
     import os
 
-    from crawlers.sources import DEMO_SOURCES_TEMPLATE
+    from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
+
     from policytrends import pipeline
 
     root = tmp_path_factory.mktemp("demo-state")

@@ -18,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import yaml
+from policytrends.models.labels import SEED_LABELS
 
 from policytrends.faults import KILL_ENV
-from policytrends.settings import PROJECT_ROOT, SEED_LABELS
-from tests.helpers import LoopbackServer, QuietHandler
+from tests.helpers import REPO, LoopbackServer, QuietHandler
 
 ARTICLES = 12  # articles on the fixture site, 3 passages each, one passage shared by two articles
 
@@ -76,7 +76,7 @@ def run_direct(home: Path, outputs: Path, args: list[str], kill_at: str | None =
         env[RUN_MARK_ENV] = mark
     if kill_at:
         env[KILL_ENV] = kill_at
-    proc = subprocess.run([sys.executable, "-m", "policytrends.direct", *args], cwd=PROJECT_ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "policytrends.direct", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
@@ -129,7 +129,7 @@ def start_cli(home: Path, outputs: Path, args: list[str], mark: str, log: Path) 
     """``policytrends ARGS`` in a child process, its output in ``log`` (a pipe nobody reads would
     fill up and stall it); in its own session, so that a test can clean up after it."""
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "policytrends.cli", *args], cwd=PROJECT_ROOT,
+        return subprocess.Popen([sys.executable, "-m", "policytrends.cli", *args], cwd=REPO,
                                 env=cli_env(home, outputs, mark), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -214,7 +214,7 @@ def kill_run_mid_crawl(root: Path, registry: Path, start_timeout: float = 300) -
 
         started = time.perf_counter()
         after = subprocess.run([sys.executable, "-m", "policytrends.cli", "run", "--sources", str(sources)],
-                               cwd=PROJECT_ROOT, env=cli_env(home, outputs, next_mark), capture_output=True,
+                               cwd=REPO, env=cli_env(home, outputs, next_mark), capture_output=True,
                                text=True, timeout=900)
         out["next_seconds"] = time.perf_counter() - started
         out["next"] = Outcome(after.returncode, after.stdout, after.stderr)
@@ -229,7 +229,7 @@ def kill_run_mid_crawl(root: Path, registry: Path, start_timeout: float = 300) -
 
 def store_picture(db_url: str) -> dict:
     """Everything stored, keyed by what identifies it (URLs, positions, text hashes), not by row ids."""
-    from corpus.store import CorpusStore, crawl_state, documents, passages, predictions
+    from policytrends.corpus.store import CorpusStore, crawl_state, documents, passages, predictions
 
     store = CorpusStore(db_url)
     with store.engine.connect() as conn:
@@ -254,7 +254,7 @@ def duplicates(picture: dict) -> int:
 
 
 def _id_maps(db_url: str) -> tuple[dict[int, str], dict[int, str]]:
-    from corpus.store import CorpusStore, documents, passages
+    from policytrends.corpus.store import CorpusStore, documents, passages
 
     with CorpusStore(db_url).engine.connect() as conn:
         docs = dict(conn.execute(sa.select(documents.c.id, documents.c.canonical_url)).all())

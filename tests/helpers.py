@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
+
+# The repository's root: the working directory of the tests' child processes, and where the
+# files that are not installed (the settings example, deploy/, the source folders) are read.
+REPO = Path(__file__).resolve().parents[1]
 
 
 def hash_embedder(texts, dim: int = 64) -> np.ndarray:

@@ -7,8 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-
-from trends.aggregate import ALL, MONTHLY_COLUMNS, build_monthly, neutralise_formulas, write_csv_atomic
+from policytrends.trends.aggregate import ALL, MONTHLY_COLUMNS, build_monthly, neutralise_formulas, write_csv_atomic
 
 THEMES = ("cyber", "nuclear")
 PRED_COLUMNS = ["passage_id", "document_id", "source", "published", "theme", "probability", "label"]

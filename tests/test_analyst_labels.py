@@ -12,12 +12,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from policytrends.models import labels as L
+from policytrends.models.registry import Registry
+from policytrends.models.training import ANALYST_SHARE, MIN_REAL_GATE, analyst_weight, evaluate, train
+from policytrends.trends.prevalence import SEED_RATES_WARNING, error_rates
 
-from models import labels as L
-from models.registry import Registry
-from models.training import ANALYST_SHARE, MIN_REAL_GATE, analyst_weight, evaluate, train
 from tests.helpers import hash_embedder
-from trends.prevalence import SEED_RATES_WARNING, error_rates
 
 THEMES = ("deterrence", "cyber", "bmd", "counterterrorism")
 WORDS = {

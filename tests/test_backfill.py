@@ -8,9 +8,9 @@ from datetime import date
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from policytrends.corpus.store import CorpusStore, predictions
+from policytrends.models.registry import Registry
 
-from corpus.store import CorpusStore, predictions
-from models.registry import Registry
 from policytrends.settings import THEME_TRENDS_MONTHLY
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def _predicted(store, version) -> pd.DataFrame:
 
 
 def test_backfill_reclassifies_a_range_with_a_chosen_version(demo_corpus, prefect_harness):
-    from flows.backfill import backfill
+    from policytrends.flows.backfill import backfill
 
     store = CorpusStore(demo_corpus.db_url)
     registry = Registry(demo_corpus.registry_dir)

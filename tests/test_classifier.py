@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from policytrends.models.classifier import ThemeClassifier
+from policytrends.models.labels import SEED_LABELS, read_labels, split
+from policytrends.models.registry import Registry
+from policytrends.models.training import evaluate, format_metrics, train
 from sklearn.base import clone
 
-from models.classifier import ThemeClassifier
-from models.labels import read_labels, split
-from models.registry import Registry
-from models.training import evaluate, format_metrics, train
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import SEED_LABELS
 from tests.helpers import hash_embedder
 
 _hash_embedder = hash_embedder  # 64 dimensions
@@ -182,13 +181,13 @@ def test_thresholds_are_tuned_on_the_marked_rows_when_they_hold_enough_of_a_them
 
 
 def test_a_saved_model_keeps_the_cues_it_was_trained_with(tmp_path, monkeypatch):
-    import models.cues
+    from policytrends.models import cues as model_cues
 
     texts, Y = _toy()
     clf = ThemeClassifier(cv=3, embedder=_hash_embedder).fit(texts, Y)
-    assert clf.n_features_in_ == 64 + 2 * len(models.cues.CUES)
+    assert clf.n_features_in_ == 64 + 2 * len(model_cues.CUES)
     clf.save(tmp_path)
-    monkeypatch.setattr(models.cues, "CUES", {"only": (r"steel",)})  # the code's cues change later
+    monkeypatch.setattr(model_cues, "CUES", {"only": (r"steel",)})  # the code's cues change later
     back = ThemeClassifier.load(tmp_path, embedder=_hash_embedder)
     np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
 
@@ -208,7 +207,7 @@ def test_a_model_saved_before_the_cues_still_loads(tmp_path):
 
 
 def test_cues_count_the_codebook_words_and_ignore_case():
-    from models.cues import CUES, CueFeatures
+    from policytrends.models.cues import CUES, CueFeatures
 
     cues = CueFeatures()
     names = list(CUES)
@@ -223,7 +222,7 @@ def test_cues_count_the_codebook_words_and_ignore_case():
 def test_the_real_text_figure_was_measured_on_the_shipped_seed_labels():
     """Model cards quote models/seed/real_text.json for models trained from exactly these labels:
     change the seed labels and `bench/real_text.py --record` must be run again."""
-    from models.labels import REAL_TEXT_RECORD, data_hash
+    from policytrends.models.labels import REAL_TEXT_RECORD, data_hash
 
     record = json.loads(REAL_TEXT_RECORD.read_text(encoding="utf-8"))
     assert record["data_hash"] == data_hash(read_labels(SEED_LABELS)), "run bench/real_text.py --record"
@@ -231,8 +230,8 @@ def test_the_real_text_figure_was_measured_on_the_shipped_seed_labels():
 
 
 def test_baselines_read_only_the_bounded_text_the_classifier_reads():
-    from models.baselines import KeywordMatcher
-    from models.encoder import MAX_CHARS
+    from policytrends.models.baselines import KeywordMatcher
+    from policytrends.models.encoder import MAX_CHARS
 
     themes = pd.DataFrame({"bmd": [1, 0], "cyber": [0, 1]})
     matcher = KeywordMatcher().fit(Y=themes)

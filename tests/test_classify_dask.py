@@ -10,9 +10,8 @@ import sys
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
-from corpus.store import CorpusStore, predictions
-from models.registry import Registry
+from policytrends.corpus.store import CorpusStore, predictions
+from policytrends.models.registry import Registry
 
 
 def _predicted(store, version) -> pd.DataFrame:
@@ -23,7 +22,8 @@ def _predicted(store, version) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_dask_batches_give_the_single_process_predictions(demo_corpus, prefect_harness):
-    from flows.classify_dask import classify_with_dask
+    from policytrends.flows.classify_dask import classify_with_dask
+
     from policytrends.settings import Settings
 
     store = CorpusStore(demo_corpus.db_url)
@@ -50,8 +50,7 @@ def test_local_workers_start_without_dasks_malloc_trim_setting():
     """Dask sets MALLOC_TRIM_THRESHOLD_ for its workers, which slows the encoder about 1.4x; ours run without it."""
     import dask
     from distributed import Client, LocalCluster
-
-    from flows.classify_dask import local_cluster_kwargs, worker_config
+    from policytrends.flows.classify_dask import local_cluster_kwargs, worker_config
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") is not None  # Dask's default
     with worker_config(), LocalCluster(**local_cluster_kwargs(1)) as cluster, Client(cluster) as client:
@@ -62,7 +61,7 @@ def test_local_workers_start_without_dasks_malloc_trim_setting():
 def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
     """In a process that has not imported distributed yet, leaving the block must not drop its defaults
     (the second classification of a run once failed with KeyError: 'comm')."""
-    from policytrends.settings import PROJECT_ROOT
+    from tests.helpers import REPO
 
     code = ("import dask\n"
             "from flows.classify_dask import worker_config\n"
@@ -70,7 +69,7 @@ def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
             "    inside = dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_')\n"
             "print(inside, dask.config.get('distributed.comm.timeouts.connect'),\n"
             "      dask.config.get('distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_'))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["None", "30s", "65536"]
 
@@ -78,11 +77,11 @@ def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
 def test_remote_worker_config_file_matches_the_local_one():
     """deploy/dask/policytrends.yaml, for `dask worker` on other machines, says what WORKER_DASK_CONFIG says."""
     import dask
+    from policytrends.flows.classify_dask import WORKER_DASK_CONFIG
 
-    from flows.classify_dask import WORKER_DASK_CONFIG
-    from policytrends.settings import PROJECT_ROOT
+    from tests.helpers import REPO
 
-    collected = dask.config.collect(paths=[str(PROJECT_ROOT / "deploy" / "dask")], env={})
+    collected = dask.config.collect(paths=[str(REPO / "deploy" / "dask")], env={})
     for dotted, value in WORKER_DASK_CONFIG.items():
         node = collected
         for part in dotted.split("."):

@@ -127,7 +127,7 @@ def test_evaluate_heldout_beside_the_baselines(trained):
     """What the README's model table shows: the held-out split, the model beside both baselines."""
     import json
 
-    from models.registry import Registry
+    from policytrends.models.registry import Registry
 
     model = Registry(trained.registry_dir).require_current()
     proc = run_cli(trained, "evaluate", "--heldout", "--baselines", "--json", check_rc=0)
@@ -155,7 +155,7 @@ def test_sources_check_validates_without_crawling(settings, tmp_path):
 
 
 def test_shipped_real_sources_never_point_at_this_machine():
-    from crawlers.sources import load_sources
+    from policytrends.crawlers.sources import load_sources
 
     sources = load_sources(ROOT / "crawlers/sources/thinktanks.yaml")
     assert len(sources) >= 10

@@ -15,8 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from models.registry import Registry
+from policytrends.models.registry import Registry
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "fixtures" / "codebook_cases.jsonl").read_text().splitlines()]
 THEMES = {"deterrence", "cyber", "bmd", "counterterrorism"}
@@ -36,7 +35,7 @@ def test_every_rule_has_cases_on_both_sides():
 
 def test_cases_are_not_in_the_seed_labels():
     """The cases test what the model learned, not what it memorised."""
-    from policytrends.settings import SEED_LABELS
+    from policytrends.models.labels import SEED_LABELS
 
     seed = {" ".join(json.loads(line)["text"].split()) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()}
     assert not [c["why"] for c in CASES if " ".join(c["text"].split()) in seed]

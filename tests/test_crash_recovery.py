@@ -107,7 +107,7 @@ def test_killed_at_every_point_then_rerun_equals_an_uninterrupted_run(tmp_path, 
 
 
 def test_training_killed_before_and_after_the_rename_leaves_a_whole_registry(tmp_path):
-    from models.registry import Registry
+    from policytrends.models.registry import Registry
 
     labels = small_labels(tmp_path / "labels.jsonl")
     home, outputs = tmp_path / "state", tmp_path / "out"
@@ -131,7 +131,7 @@ def test_training_killed_before_and_after_the_rename_leaves_a_whole_registry(tmp
 def test_kill_9_of_run_mid_crawl_leaves_no_process_and_the_next_run_counts_right(tmp_path, seed_registry):
     out = kill_run_mid_crawl(tmp_path, seed_registry)
     commands = " ".join(cmd for _, cmd in out["running"])
-    assert "crawlers.run" in commands and "uvicorn" in commands, out["running"]  # the children the kill must take along
+    assert "policytrends.crawlers.run" in commands and "uvicorn" in commands, out["running"]  # the children the kill must take along
     assert out["left"] == [], f"processes of the killed run alive {KILL_GRACE} s after the kill"
     stored = out["stored_at_kill"]
     assert 0 < stored < ARTICLES

@@ -11,9 +11,8 @@ import gzip
 import pytest
 import sqlalchemy as sa
 import yaml
-
-from corpus.store import CorpusStore, documents
-from crawlers.run import crawl
+from policytrends.corpus.store import CorpusStore, documents
+from policytrends.crawlers.run import crawl
 
 pytestmark = pytest.mark.slow
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'

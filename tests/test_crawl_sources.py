@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-
-from corpus.store import CorpusStore, documents
-from crawlers.run import crawl
+from policytrends.corpus.store import CorpusStore, documents
+from policytrends.crawlers.run import crawl
 
 pytestmark = pytest.mark.slow
 LAKESHORE = Path(__file__).parent / "fixtures" / "sites" / "lakeshore"

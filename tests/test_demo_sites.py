@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import urllib.request
 
-from demo_sites import DemoSites, server
-from demo_sites.content import load_articles
+from policytrends.demo_sites import DemoSites, server
+from policytrends.demo_sites.content import load_articles
 
 
 def _get(url: str, etag: str | None = None):

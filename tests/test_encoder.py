@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from policytrends.models.encoder import MAX_CHARS, MAX_TOKENS, MAX_WINDOWS, bound_texts, get_encoder, over_bound
 
-from models.encoder import MAX_CHARS, MAX_TOKENS, MAX_WINDOWS, bound_texts, get_encoder, over_bound
 from tests.helpers import hash_embedder
 
 FILLER = ("The finance ministry published its spring forecast, revising growth down by half a point "
@@ -48,7 +48,7 @@ def test_a_multi_megabyte_text_is_encoded_from_a_bounded_number_of_windows():
 
 
 def test_every_view_of_the_classifier_reads_the_bounded_text():
-    from models.classifier import ThemeClassifier
+    from policytrends.models.classifier import ThemeClassifier
 
     seen: list[int] = []
 

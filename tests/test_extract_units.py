@@ -6,8 +6,7 @@ import json
 from datetime import date
 
 import pytest
-
-from crawlers.extract import (
+from policytrends.crawlers.extract import (
     MIN_BODY_WORDS,
     ExtractionError,
     canonicalize_url,
@@ -482,8 +481,8 @@ def test_non_prose_body_rejected():
 # --------------------------------------------------------------------------- PDF
 @pytest.fixture(scope="module")
 def caldera_report():
-    from demo_sites.content import load_articles
-    from demo_sites.layouts import caldera_pdf
+    from policytrends.demo_sites.content import load_articles
+    from policytrends.demo_sites.layouts import caldera_pdf
 
     reports = [a for a in load_articles("caldera") if a.format == "pdf"]
     assert reports, "the demo corpus should hold PDF reports"

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from demo_sites import layouts as L
-from demo_sites.content import SITES, load_articles
+from policytrends.demo_sites import layouts as L
+from policytrends.demo_sites.content import SITES, load_articles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 LAYOUT_DIRS = sorted(p for p in FIXTURES.iterdir() if (p / "meta.json").exists())
@@ -60,7 +59,7 @@ BOILERPLATE = ["Subscribe", "Sign up", "All rights reserved", "Most read", "You 
 
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_all_demo_articles_extract_to_their_source_text(site):
-    from crawlers.extract import extract_html, extract_pdf
+    from policytrends.crawlers.extract import extract_html, extract_pdf
 
     for a in load_articles(site):
         if site == "caldera" and a.format == "pdf":

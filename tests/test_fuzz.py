@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
-
-from corpus.segment import MAX_WORDS, segment
-from crawlers.extract import (
+from policytrends.corpus.segment import MAX_WORDS, segment
+from policytrends.crawlers.extract import (
     EARLIEST,
     MIN_BODY_WORDS,
     ExtractionError,
@@ -30,8 +29,9 @@ from crawlers.extract import (
     extract_pdf,
     parse_date,
 )
-from crawlers.sources import load_sources
-from models.labels import read_labels
+from policytrends.crawlers.sources import load_sources
+from policytrends.models.labels import read_labels
+
 from policytrends.errors import PolicyTrendsError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from models.encoder import MAX_CHARS
+from policytrends.models.encoder import MAX_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # a case that hangs fails instead of holding the suite
@@ -80,7 +79,7 @@ def _label_studio_shapes(tmp_path) -> dict[str, Path]:
 
 
 def test_label_studio_dicts_are_read_as_tasks_or_refused_in_one_line(settings, tmp_path):
-    from models.labels import read_labels
+    from policytrends.models.labels import read_labels
 
     files = _label_studio_shapes(tmp_path)
     assert read_labels(files["tasks.json"])["text"].tolist() == [TASK["data"]["text"]]

@@ -11,9 +11,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-
-from corpus.importer import import_file
-from corpus.store import CorpusStore, documents
+from policytrends.corpus.importer import import_file
+from policytrends.corpus.store import CorpusStore, documents
 
 ARTICLES = [
     {"url": "https://www.example.org/analysis/deterrence-after-inf/?utm_source=feed", "source": "exampletank",

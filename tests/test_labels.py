@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from models.labels import (
+from policytrends.models.labels import (
     HELDOUT_FRACTION,
     MIN_POSITIVES,
     LabelsError,
@@ -21,6 +20,7 @@ from models.labels import (
     themes_of,
     validate_labels,
 )
+
 from policytrends.errors import PolicyTrendsError
 
 
@@ -293,7 +293,7 @@ def test_jsonl_null_text(tmp_path):
 def test_label_queue_csv_fed_back_gives_the_stored_passages(tmp_path):
     """The queue's CSV guards cells a spreadsheet would run as formulas with a quote; reading the
     analyst's labelled copy back must give the passages exactly as stored, not the quoted text."""
-    from trends.aggregate import neutralise_formulas
+    from policytrends.trends.aggregate import neutralise_formulas
 
     texts = ["- Interceptor stocks fell short of the plan.", "=SUM(A1) is not a passage a model should see",
              "@channel posts spread the recruiter's call", "'Quoted' phrasing opens this one.", "Plain text."]

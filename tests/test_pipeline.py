@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from policytrends.demo_sites.content import SITES, load_articles
 
-from demo_sites.content import SITES, load_articles
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import RUN_MANIFEST, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
 from tests.conftest import free_port
@@ -15,8 +15,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harness, request, monkeypatch):
-    from corpus.store import CorpusStore
-    from flows.nightly import nightly
+    from policytrends.corpus.store import CorpusStore
+    from policytrends.flows.nightly import nightly
+
     from policytrends.settings import Settings
 
     if backend == "postgresql":  # the same run with the store on PostgreSQL (skips without one, see conftest.py)
@@ -62,7 +63,7 @@ def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harn
 
 
 def test_flow_with_nothing_crawled_stops_with_a_clear_error(trained, prefect_harness, tmp_path):
-    from flows.nightly import nightly
+    from policytrends.flows.nightly import nightly
 
     sources = tmp_path / "sources.yaml"
     sources.write_text(

@@ -7,12 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from policytrends.corpus.store import CorpusStore
+from policytrends.models.encoder import encode_cached
+from policytrends.models.labels import SEED_LABELS
+from policytrends.models.queue import build_queue, label_studio_config, label_studio_tasks
+from policytrends.models.registry import Registry
 
-from corpus.store import CorpusStore
-from models.encoder import encode_cached
-from models.queue import build_queue, label_studio_config, label_studio_tasks
-from models.registry import Registry
-from policytrends.settings import SEED_LABELS, THEME_TRENDS_MONTHLY
+from policytrends.settings import THEME_TRENDS_MONTHLY
 
 pytestmark = pytest.mark.slow
 ENERGY = ("natural gas", "lng", "pipeline gas", "oil", "crude", "energy", "electricity", "power grid", "gas ",
@@ -51,7 +52,7 @@ def test_label_queue_picks_uncertain_and_diverse_passages(demo_corpus):
 def test_label_studio_export_adds_a_fifth_theme_end_to_end(demo_corpus, prefect_harness, tmp_path):
     """Energy passages labelled in Label Studio: the retrain flow learns the theme, promotes
     the model, reclassifies the corpus and the trend tables gain energy rows."""
-    from flows.retrain import retrain
+    from policytrends.flows.retrain import retrain
 
     store = CorpusStore(demo_corpus.db_url)
     old = Registry(demo_corpus.registry_dir).require_current()

@@ -14,7 +14,7 @@ import pytest
 
 from policytrends.cli import main
 from policytrends.runlock import RunLockedError, read_holder, run_lock
-from policytrends.settings import PROJECT_ROOT
+from tests.helpers import REPO
 
 HOLDER = """
 import sys
@@ -29,7 +29,7 @@ with run_lock(Path(sys.argv[1]), "run"):
 @pytest.fixture
 def holder(settings):
     """Another process holding the run lock of ``settings``, as a running `policytrends run` would."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(settings.run_lock)], cwd=PROJECT_ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(settings.run_lock)], cwd=REPO,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     yield proc
@@ -91,7 +91,7 @@ except RunLockedError:
 
 
 def _other_process_tries(path) -> str:
-    return subprocess.run([sys.executable, "-c", TRY_LOCK, str(path)], cwd=PROJECT_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-c", TRY_LOCK, str(path)], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True).stdout.strip()
 
 
@@ -110,9 +110,9 @@ def test_lock_is_reentrant_within_one_process_only(settings):
 def test_flows_take_the_lock_themselves(settings, holder, prefect_harness, tmp_path):
     """A flow run that did not come through the CLI (a run scheduled by `policytrends serve`, a
     work-pool worker) refuses to start while another run holds the lock, and writes nothing."""
-    from flows.backfill import backfill
-    from flows.nightly import nightly
-    from flows.retrain import retrain
+    from policytrends.flows.backfill import backfill
+    from policytrends.flows.nightly import nightly
+    from policytrends.flows.retrain import retrain
 
     labels = tmp_path / "labels.csv"
     labels.write_text("text,labels\nsome passage,cyber\n")
@@ -156,7 +156,7 @@ STUBBORN = "import ctypes, time; ctypes.CDLL(None).prctl(1, 0, 0, 0, 0); time.sl
 
 
 def _run_with_child(settings, child_code: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-c", SPAWNER, str(settings.run_lock), child_code], cwd=PROJECT_ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", SPAWNER, str(settings.run_lock), child_code], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)
     return proc, int(proc.stdout.readline())
 
@@ -218,6 +218,6 @@ def test_a_child_whose_parent_died_before_it_started_does_not_run(tmp_path):
     """The window between fork and prctl: the launcher finds another parent and stops there."""
     marker = tmp_path / "ran"
     done = subprocess.run([sys.executable, "-m", "policytrends.lifeline", "1", "--", "touch", str(marker)],
-                          cwd=PROJECT_ROOT, timeout=60)
+                          cwd=REPO, timeout=60)
     assert done.returncode == 128 + signal.SIGKILL
     assert not marker.exists()

@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from policytrends.models.registry import Registry
 
-from models.registry import Registry
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import PROJECT_ROOT
+from tests.helpers import REPO
 
 CODE = [p for d in ("policytrends", "corpus", "crawlers", "models", "trends", "flows")
-        for p in (PROJECT_ROOT / d).rglob("*.py")]
+        for p in (REPO / d).rglob("*.py")]
 
 
 @pytest.mark.parametrize("name", ["../../etc", "..", ".v1.partial", "a/b", "/etc/passwd"])
@@ -30,7 +30,7 @@ def test_registry_versions_cannot_point_outside_the_registry(tmp_path, name):
 def test_sql_is_never_built_from_strings():
     """Every query goes through SQLAlchemy expressions with bound parameters; raw SQL is constant."""
     formatted = re.compile(r"(execute|exec_driver_sql|text)\(\s*(f[\"']|[\"'][^\"']*[\"']\s*(%|\.format|\+))")
-    offenders = [f"{p.relative_to(PROJECT_ROOT)}:{i}" for p in CODE
+    offenders = [f"{p.relative_to(REPO)}:{i}" for p in CODE
                  for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if formatted.search(line)]
     assert offenders == []
 
@@ -38,13 +38,13 @@ def test_sql_is_never_built_from_strings():
 def test_models_load_without_pickle():
     """No pickle, joblib or torch.load anywhere; the encoder insists on safetensors."""
     banned = re.compile(r"^\s*(import|from)\s+(pickle|joblib|cloudpickle|dill)\b|torch\.load\(|pickle\.loads?\(", re.M)
-    offenders = [str(p.relative_to(PROJECT_ROOT)) for p in CODE if banned.search(p.read_text(encoding="utf-8"))]
+    offenders = [str(p.relative_to(REPO)) for p in CODE if banned.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
-    assert "use_safetensors=True" in (PROJECT_ROOT / "models" / "encoder.py").read_text(encoding="utf-8")
+    assert "use_safetensors=True" in (REPO / "models" / "encoder.py").read_text(encoding="utf-8")
 
 
 def test_pdf_pages_are_capped(monkeypatch):
-    from crawlers import extract
+    from policytrends.crawlers import extract
 
     pdf = (Path(__file__).parent / "fixtures" / "extraction" / "caldera-pdf-report" / "page.pdf").read_bytes()
     full = extract.extract_pdf(pdf)

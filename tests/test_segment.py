@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
-from corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store, text_hash
-from corpus.store import CorpusStore, Document
-from crawlers.extract import content_hash
+from policytrends.corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store, text_hash
+from policytrends.corpus.store import CorpusStore, Document
+from policytrends.crawlers.extract import content_hash
 
 
 def words(n: int, tag: str = "w") -> str:
@@ -181,8 +180,7 @@ def _doc(body: str, title: str = "Alliance Budgets", url: str = "https://example
 
 def _passages(store: CorpusStore) -> list[tuple[int, int, str, str]]:
     import sqlalchemy as sa
-
-    from corpus.store import passages
+    from policytrends.corpus.store import passages
 
     with store.engine.connect() as conn:
         rows = conn.execute(

@@ -9,7 +9,8 @@ import pytest
 
 from policytrends.cli import main
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import DEFAULT_SCHEDULE, KEYS, PROJECT_ROOT, SETTINGS_EXAMPLE, Settings, read_settings_file
+from policytrends.settings import DEFAULT_SCHEDULE, KEYS, SETTINGS_EXAMPLE, Settings, read_settings_file
+from tests.helpers import REPO
 
 
 @pytest.fixture
@@ -28,9 +29,10 @@ def _file(tmp_path, text: str, monkeypatch):
     return path
 
 
-def test_defaults(clean_env):
+def test_defaults_are_in_the_working_directory_never_the_install_folder(clean_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     s = Settings()
-    assert s.home == PROJECT_ROOT / ".policytrends"
+    assert s.home == tmp_path / ".policytrends" and s.outputs_dir == tmp_path / "outputs"
     assert s.db_url == f"sqlite:///{s.home / 'corpus.sqlite'}"
     assert (s.schedule, s.timezone) == (DEFAULT_SCHEDULE, "UTC") == ("0 2 * * *", "UTC")
     assert s.sources_file is None and s.settings_file is None
@@ -82,8 +84,8 @@ def test_bad_cron_in_environment_names_the_variable(clean_env):
 
 
 def test_example_file_documents_every_key_and_is_valid():
-    data = read_settings_file(SETTINGS_EXAMPLE)
-    text = SETTINGS_EXAMPLE.read_text()
+    data = read_settings_file(REPO / SETTINGS_EXAMPLE)
+    text = (REPO / SETTINGS_EXAMPLE).read_text()
     for key in KEYS.values():
         assert f"{key.name} =" in text and key.env in text, key.name
     assert set(data) <= set(KEYS)

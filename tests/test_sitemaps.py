@@ -6,8 +6,7 @@ import gzip
 from datetime import UTC, datetime
 
 import pytest
-
-from crawlers.sitemaps import (
+from policytrends.crawlers.sitemaps import (
     MAX_SITEMAP_BYTES,
     SitemapError,
     date_in_path,

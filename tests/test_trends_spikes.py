@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from trends.spikes import SPIKE_COLUMNS, SpikeRule, find_spikes
+from policytrends.trends.spikes import SPIKE_COLUMNS, SpikeRule, find_spikes
 
 
 def _series(shares, passages, theme="cyber", source="s", start="2020-01") -> pd.DataFrame:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-import crawlers.extract
-from corpus import urls
-from corpus.urls import BadURLError, canonicalize_url
+from policytrends.corpus import urls
+from policytrends.corpus.urls import BadURLError, canonicalize_url
+from policytrends.crawlers import extract as crawler_extract
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -36,4 +35,4 @@ def test_bad_urls_are_refused_with_our_error(url):
 
 def test_crawlers_extract_re_exports_the_same_functions():
     for name in ("canonicalize_url", "clean_request_url", "rebase_url", "BadURLError", "TRACKING_PARAMS"):
-        assert getattr(crawlers.extract, name) is getattr(urls, name)
+        assert getattr(crawler_extract, name) is getattr(urls, name)

@@ -15,8 +15,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
-
-from trends.tables import ALL, MONTHLY_COLUMNS
+from policytrends.trends.tables import ALL, MONTHLY_COLUMNS
 
 __all__ = ["ALL", "MONTHLY_COLUMNS", "build_monthly", "neutralise_formulas", "overall_shares", "restore_formulas", "write_csv_atomic"]
 
@@ -32,8 +31,8 @@ def build_monthly(pred: pd.DataFrame, model_version: str) -> pd.DataFrame:
     Only the original columns (:data:`MONTHLY_COLUMNS`): corrected prevalence needs the
     model's error rates and ``complete`` the crawl dates, which :mod:`trends.build` reads.
     """
-    from trends.reading import PassagePredictions
-    from trends.tables import document_stats, trend_table
+    from policytrends.trends.reading import PassagePredictions
+    from policytrends.trends.tables import document_stats, trend_table
 
     if pred.empty:
         return pd.DataFrame(columns=MONTHLY_COLUMNS)

@@ -16,15 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-
-from corpus.store import passages, predictions
-from policytrends import settings as S
-from policytrends.errors import PolicyTrendsError
-from policytrends.faults import checkpoint
-from trends import charts
-from trends.aggregate import write_csv_atomic
-from trends.prevalence import error_rates
-from trends.reading import (
+from policytrends.corpus.store import passages, predictions
+from policytrends.trends import charts
+from policytrends.trends.aggregate import write_csv_atomic
+from policytrends.trends.prevalence import error_rates
+from policytrends.trends.reading import (
     PassagePredictions,
     PredictionSnapshot,
     document_details,
@@ -33,9 +29,9 @@ from trends.reading import (
     paused_gc,
     read_documents,
 )
-from trends.report import write_report
-from trends.spikes import find_spikes
-from trends.tables import (
+from policytrends.trends.report import write_report
+from policytrends.trends.spikes import find_spikes
+from policytrends.trends.tables import (
     ALL,
     cooccurrence,
     coverage_table,
@@ -45,6 +41,10 @@ from trends.tables import (
     evidence_table,
     trend_table,
 )
+
+from policytrends import settings as S
+from policytrends.errors import PolicyTrendsError
+from policytrends.faults import checkpoint
 
 log = logging.getLogger("policytrends.trends")
 

@@ -28,8 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-
-from corpus.store import documents, passages, predictions
+from policytrends.corpus.store import documents, passages, predictions
 
 log = logging.getLogger("policytrends.trends")
 CHUNK = 100_000  # rows per fetch: bounds memory whatever the store's size

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from trends.prevalence import ErrorRates, corrected_prevalence
-from trends.tables import ALL
+from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
+from policytrends.trends.tables import ALL
 
 MAX_SPIKES = 15
 CHANGE_MONTHS = 12

@@ -10,10 +10,9 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-
-from trends import periods as P
-from trends.prevalence import ErrorRates, corrected_prevalence
-from trends.reading import PassagePredictions
+from policytrends.trends import periods as P
+from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
+from policytrends.trends.reading import PassagePredictions
 
 ALL = "ALL"
 

@@ -1,5 +1,5 @@
 import sys
 
-from corpus.migrations import _main
+from policytrends.corpus.migrations import _main
 
 sys.exit(_main())

@@ -1,12 +1,11 @@
 """Alembic's entry point, run by corpus.migrations with a connection it has already opened.
 
 There is no alembic.ini: the store upgrades itself when it is opened (corpus.migrations.upgrade_store),
-and `python -m corpus.migrations` drives Alembic's commands for developers.
+and `python -m policytrends.corpus.migrations` drives Alembic's commands for developers.
 """
 
 from alembic import context
-
-from corpus.store import metadata
+from policytrends.corpus.store import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -27,6 +27,18 @@ import time
 from urllib.parse import urlsplit
 
 import scrapy
+from policytrends.corpus.urls import canonicalize_url, clean_request_url, rebase_url
+from policytrends.crawlers.items import PageItem
+from policytrends.crawlers.middlewares import Scope
+from policytrends.crawlers.sitemaps import (
+    MAX_SITEMAP_BYTES,
+    SitemapError,
+    date_in_path,
+    parse_lastmod,
+    read_sitemap,
+    robots_sitemaps,
+)
+from policytrends.crawlers.sources import Source, load_sources
 from scrapy import exceptions as scrapy_errors
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
@@ -40,12 +52,6 @@ from twisted.internet.error import (
     TimeoutError,
 )
 from twisted.web._newclient import ResponseNeverReceived
-
-from corpus.urls import canonicalize_url, clean_request_url, rebase_url
-from crawlers.items import PageItem
-from crawlers.middlewares import Scope
-from crawlers.sitemaps import MAX_SITEMAP_BYTES, SitemapError, date_in_path, parse_lastmod, read_sitemap, robots_sitemaps
-from crawlers.sources import Source, load_sources
 
 STAT = "policytrends/"
 
@@ -89,7 +95,7 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         db_url = crawler.settings.get("POLICYTRENDS_DB_URL")
         if db_url:  # what earlier runs fetched, for conditional requests
-            from corpus.store import CorpusStore
+            from policytrends.corpus.store import CorpusStore
 
             spider._state = CorpusStore(db_url).crawl_state_for(spider.source.name)
         crawler.signals.connect(spider._send_next_batch, signal=signals.spider_idle)
