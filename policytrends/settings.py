@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from policytrends.errors import PolicyTrendsError
+from policytrends.errors import PolicyTrendsError, require_extra
 
 # Output file names: part of the contract with analysts (see outputs/README.md).
 THEME_TRENDS_MONTHLY = "theme_trends_monthly.csv"
@@ -235,6 +235,8 @@ def check_db_url(value: str | None, origin: str) -> str | None:
         raise PolicyTrendsError(
             f"db_url {_hide_password(value)!r} ({origin}) names the database {backend!r}: the corpus store runs on "
             f"SQLite or PostgreSQL only; {fix}")
+    if backend != "sqlite":
+        require_extra("psycopg", "postgres", f"db_url {_hide_password(value)!r} ({origin}), a PostgreSQL store,")
     return value
 
 
@@ -340,6 +342,9 @@ class Settings:
         for name in COUNT_KEYS:
             object.__setattr__(self, name, check_count(name, getattr(self, name), origins[name]))
         object.__setattr__(self, "dask_address", check_dask_address(self.dask_address, origins["dask_address"]))
+        if self.dask_address or self.classify_workers > 1:
+            require_extra("prefect_dask", "dask", f"classifying on Dask (classify_workers {self.classify_workers}, "
+                                                  f"dask_address {self.dask_address or '-'})")
         object.__setattr__(self, "db_url_override", check_db_url(self.db_url_override, origins["db_url"]))
 
     def describe(self) -> dict[str, dict[str, str | None]]:
