@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -150,3 +151,25 @@ def test_ensure_dirs_names_the_setting_when_a_file_is_in_the_way(clean_env, tmp_
     clean_env.setenv("POLICYTRENDS_OUTPUTS", str(tmp_path / "outputs"))
     with pytest.raises(PolicyTrendsError, match=r"cannot create the outputs folder .*: a file is in the way; set POLICYTRENDS_OUTPUTS"):
         Settings().ensure_dirs()
+
+
+@pytest.mark.parametrize("text, missing, extra", [
+    ('db_url = "postgresql+psycopg://u:pw@127.0.0.1/db"\n', "psycopg", "postgres"),
+    ('classify_workers = "2"\n', "prefect_dask", "dask"),
+    ('dask_address = "tcp://127.0.0.1:8786"\n', "prefect_dask", "dask"),
+])
+def test_a_setting_whose_optional_part_is_missing_names_the_extra_to_install(clean_env, tmp_path, text, missing, extra):
+    _file(tmp_path, text, clean_env)
+    Settings()  # installed here: accepted
+    clean_env.setitem(sys.modules, missing, None)  # how the import system marks a package as absent
+    with pytest.raises(PolicyTrendsError, match=rf"needs the optional package '{missing}'.*pip install 'policytrends\[{extra}\]'") as err:
+        Settings()
+    assert "\n" not in str(err.value) and "pw" not in str(err.value)
+
+
+def test_the_settings_file_in_the_working_directory_is_read(clean_env, tmp_path, monkeypatch):
+    monkeypatch.delenv("POLICYTRENDS_SETTINGS")
+    (tmp_path / "policytrends.toml").write_text('outputs = "tables"\n')
+    monkeypatch.chdir(tmp_path)
+    s = Settings()
+    assert s.settings_file == tmp_path / "policytrends.toml" and s.outputs_dir == tmp_path / "tables"
