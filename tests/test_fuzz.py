@@ -4,7 +4,7 @@ passages, label files, sources files.
 The properties: no crash; nothing empty or garbled comes out as a document; a bad input is
 refused with the project's own error (a PolicyTrendsError subclass), never a stray
 KeyError or UnicodeDecodeError. The budget and seed are fixed in CI (profile "ci", loaded in
-conftest.py); ``HYPOTHESIS_PROFILE=long`` runs many more cases (see the README).
+conftest.py); ``HYPOTHESIS_PROFILE=long`` runs many more cases (see docs/reliability.md).
 """
 
 from __future__ import annotations
