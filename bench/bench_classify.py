@@ -91,7 +91,7 @@ def fill_store(store, items: list[tuple[str, str, int]], copy_size: int) -> None
     """One document per article and copy of the corpus; its passages written with replace_passages."""
     import hashlib
 
-    from policytrends.corpus.segment import text_hash
+    from policytrends.corpus.hashing import text_hash
     from policytrends.corpus.store import Document
     from policytrends.demo_sites.content import load_articles
 
@@ -177,7 +177,7 @@ def main(argv=None) -> None:
     import numpy as np
     import pandas as pd
     import torch
-    from policytrends.corpus.segment import text_hash
+    from policytrends.corpus.hashing import text_hash
     from policytrends.corpus.store import CorpusStore
     from policytrends.models.encoder import get_encoder
     from policytrends.models.labels import SEED_LABELS

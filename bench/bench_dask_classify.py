@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 def build_store(path: Path, n: int) -> str:
     import json
 
-    from policytrends.corpus.segment import text_hash
+    from policytrends.corpus.hashing import text_hash
     from policytrends.corpus.store import CorpusStore, Document
 
     sentences = []

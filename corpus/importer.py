@@ -129,9 +129,9 @@ def _authors(value) -> list[str]:
 
 def document_from_row(row: dict):
     """The :class:`corpus.store.Document` for one row, or :class:`RowError` naming the bad column."""
+    from policytrends.corpus.hashing import content_hash
     from policytrends.corpus.store import Document
     from policytrends.corpus.urls import canonicalize_url
-    from policytrends.crawlers.extract import content_hash
 
     url = _text(row, "url")
     if not url:

@@ -8,8 +8,9 @@ much, text.
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from policytrends.corpus.hashing import text_hash
 
 from policytrends.faults import checkpoint
 
@@ -19,11 +20,6 @@ MAX_WORDS = 220  # above this the encoder truncates (~256 word pieces): split at
 # A sentence ends at . ! or ?, possibly followed by a closing quote or bracket, which stays
 # with its sentence; the split happens at the whitespace before the next capitalised word.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z0-9“\"'(])")
-
-
-def text_hash(text: str) -> str:
-    """Stable key of a passage's text (whitespace-normalised SHA-256)."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
 def _split_long(paragraph: str) -> list[str]:

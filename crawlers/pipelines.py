@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from statistics import median
 
+from policytrends.corpus.hashing import content_hash
 from policytrends.corpus.store import CorpusStore, Document
 from policytrends.crawlers.extract import (
     ExtractionError,
     canonicalize_url,
     charset_corrected,
-    content_hash,
     decode_with,
     extract_html,
     extract_pdf,

@@ -136,7 +136,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
             if "text" in df.columns:  # a label-queue CSV: its formula guard is not part of the passage
-                from policytrends.trends.aggregate import restore_formulas
+                from policytrends.files import restore_formulas
 
                 df["text"] = restore_formulas(df["text"])
         elif suffix in (".jsonl", ".ndjson"):

@@ -130,14 +130,13 @@ def label_studio_config(themes: list[str]) -> str:
 
 
 def write_queue(store: CorpusStore, model: ModelVersion, n: int, csv_path: Path, ls_path: Path, config_path: Path) -> pd.DataFrame:
-    from policytrends.trends.aggregate import neutralise_formulas
 
-    from policytrends.settings import write_atomic
+    from policytrends.files import write_csv_atomic, write_text_atomic
 
     queue = build_queue(store, model, n)
     tasks = json.dumps(label_studio_tasks(queue, model.themes), indent=1, ensure_ascii=False)
     # Each file whole or not at all: an analyst may have the previous queue open.
-    write_atomic(csv_path, lambda tmp: neutralise_formulas(queue).to_csv(tmp, index=False))
-    write_atomic(ls_path, lambda tmp: tmp.write_text(tasks, encoding="utf-8"))
-    write_atomic(config_path, lambda tmp: tmp.write_text(label_studio_config(model.themes), encoding="utf-8"))
+    write_csv_atomic(queue, csv_path)
+    write_text_atomic(ls_path, tasks)
+    write_text_atomic(config_path, label_studio_config(model.themes))
     return queue

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from policytrends import __version__
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import Settings, check_writable, configure_environment, write_atomic
+from policytrends.files import check_writable, write_atomic, write_csv_atomic
+from policytrends.settings import Settings, configure_environment
 
 log = logging.getLogger("policytrends")
 
@@ -131,7 +132,6 @@ def cmd_classify(args, settings: Settings) -> int:
     from policytrends.models.labels import shown_columns
     from policytrends.models.registry import Registry
     from policytrends.models.tagging import tag_frame
-    from policytrends.trends.aggregate import neutralise_formulas
 
     inp, out = Path(args.input), Path(args.output)
     # Everything about the output is checked first: it is written after all the classification.
@@ -146,7 +146,7 @@ def cmd_classify(args, settings: Settings) -> int:
     model = registry.get(args.model) if args.model else registry.require_current()
     tagged = tag_frame(df, model)
     if out.suffix.lower() == ".csv":
-        write_atomic(out, lambda tmp: neutralise_formulas(tagged).to_csv(tmp, index=False))
+        write_csv_atomic(tagged, out)
     else:
         write_atomic(out, lambda tmp: tagged.to_json(tmp, orient="records", lines=True, force_ascii=False))
     counts = {c[2:]: int((tagged["labels"].str.split(";").map(lambda x, t=c[2:]: t in x)).sum()) for c in tagged.columns if c.startswith("p_")}

@@ -15,6 +15,7 @@ from pathlib import Path
 from policytrends.corpus.segment import segment_store
 from policytrends.corpus.store import CorpusStore
 from policytrends.errors import PolicyTrendsError
+from policytrends.files import write_json_atomic
 from policytrends.models.labels import SEED_LABELS
 from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT, Settings
 
@@ -126,16 +127,6 @@ def require_documents(settings: Settings) -> None:
             "the corpus is empty: the crawl stored no documents (check the sources file and the crawl log in "
             f"{settings.crawl_dir})"
         )
-
-
-def write_summary(path: Path, summary: dict) -> None:
-    import json
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def format_summary(summary: dict, settings: Settings) -> str:
@@ -253,16 +244,7 @@ def build_manifest(summary: dict, run_id: str, started_at, ended_at, flow: str =
 
 def write_manifest(path: Path, manifest: dict) -> None:
     """Write ``manifest`` as JSON atomically: a reader sees the previous file or the new one, never half of one."""
-    import json
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_json_atomic(path, manifest)
 
 
 def manifest_markdown(manifest: dict) -> str:

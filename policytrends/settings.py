@@ -240,50 +240,6 @@ def check_db_url(value: str | None, origin: str) -> str | None:
     return value
 
 
-def check_writable(path: Path, what: str, fix: str, folder: bool = False) -> None:
-    """Refuse, before any work, an output file (or, with ``folder``, an output folder) that cannot be written.
-
-    Missing folders on the way are fine if the nearest existing one is a folder we can write
-    in. The probe writes and removes a temporary file there, as the atomic write will: permission
-    bits say nothing for root, a read-only mount or a full disk.
-    """
-    import tempfile
-
-    path = Path(path).absolute()
-    if path.exists() and not folder and path.is_dir():
-        raise PolicyTrendsError(f"{what} {path} is a folder, not a file; {fix}")
-    # The folder the file (or the folder's probe) will be written in: the nearest existing one.
-    where = path if folder else path.parent
-    while not where.exists():
-        if where.is_symlink():
-            raise PolicyTrendsError(f"{what} {path}: {where} is a broken symbolic link; {fix}")
-        where = where.parent
-    if not where.is_dir():
-        raise PolicyTrendsError(f"{what} {path}: {where} is a file where a folder should be; {fix}")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".policytrends-probe-", dir=where)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise PolicyTrendsError(f"{what} {path}: cannot write in {where} ({exc.strerror}); {fix}") from None
-
-
-def write_atomic(path: Path, write) -> None:
-    """``write(tmp_path)`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader (or a crash) sees the old file or the new one, never half of one; a failed write
-    leaves no temporary file behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def check_dask_address(value: str | None, origin: str) -> str | None:
     if value and "://" not in value:
         raise PolicyTrendsError(

@@ -1,4 +1,4 @@
-"""trends/aggregate.py: the monthly trend table and its CSV output."""
+"""The monthly trend table (trends/tables.py) and its CSV output (policytrends/files.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from policytrends.trends.aggregate import ALL, MONTHLY_COLUMNS, build_monthly, neutralise_formulas, write_csv_atomic
+from policytrends.trends.reading import PassagePredictions
+from policytrends.trends.tables import ALL, MONTHLY_COLUMNS, document_stats, trend_table
+
+from policytrends.files import neutralise_formulas, write_csv_atomic
 
 THEMES = ("cyber", "nuclear")
 PRED_COLUMNS = ["passage_id", "document_id", "source", "published", "theme", "probability", "label"]
@@ -34,6 +37,17 @@ def _pred() -> pd.DataFrame:
     add(6, 20, "b", date(2020, 1, 20), {"cyber"}, {"cyber": 0.7, "nuclear": 0.2})
     add(7, 21, "b", None, {"nuclear", "cyber"}, {"cyber": 0.9, "nuclear": 0.9})
     return pd.DataFrame(rows, columns=PRED_COLUMNS)
+
+
+def build_monthly(pred: pd.DataFrame, model_version: str) -> pd.DataFrame:
+    """The monthly table's original columns from one row per (passage, theme), as trends/build.py makes it."""
+    if pred.empty:
+        return pd.DataFrame(columns=MONTHLY_COLUMNS)
+    pp = PassagePredictions.from_long(pred)
+    docs = pred.drop_duplicates("document_id")[["document_id", "source", "published"]].assign(
+        published=lambda d: pd.to_datetime(d["published"]), source=lambda d: d["source"].astype(str))
+    table = trend_table(document_stats(pp, docs), pp.themes, "month", model_version)
+    return table[MONTHLY_COLUMNS].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

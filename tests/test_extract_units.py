@@ -6,11 +6,11 @@ import json
 from datetime import date
 
 import pytest
+from policytrends.corpus.hashing import content_hash
 from policytrends.crawlers.extract import (
     MIN_BODY_WORDS,
     ExtractionError,
     canonicalize_url,
-    content_hash,
     count_words,
     decode_html,
     decode_with,

@@ -145,7 +145,7 @@ def test_unwritable_outputs_are_refused_before_any_work(settings, tmp_path):
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
-    from policytrends.settings import write_atomic
+    from policytrends.files import write_atomic
 
     path = tmp_path / "tagged.csv"
     path.write_text("the previous output\n", encoding="utf-8")

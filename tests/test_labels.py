@@ -293,7 +293,7 @@ def test_jsonl_null_text(tmp_path):
 def test_label_queue_csv_fed_back_gives_the_stored_passages(tmp_path):
     """The queue's CSV guards cells a spreadsheet would run as formulas with a quote; reading the
     analyst's labelled copy back must give the passages exactly as stored, not the quoted text."""
-    from policytrends.trends.aggregate import neutralise_formulas
+    from policytrends.files import neutralise_formulas
 
     texts = ["- Interceptor stocks fell short of the plan.", "=SUM(A1) is not a passage a model should see",
              "@channel posts spread the recruiter's call", "'Quoted' phrasing opens this one.", "Plain text."]

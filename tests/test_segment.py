@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from policytrends.corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store, text_hash
+from policytrends.corpus.hashing import text_hash
+from policytrends.corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store
 from policytrends.corpus.store import CorpusStore, Document
 from policytrends.crawlers.extract import content_hash
 

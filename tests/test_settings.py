@@ -133,7 +133,7 @@ def test_settings_file_not_utf8(clean_env, tmp_path):
 
 
 def test_output_checks_name_the_path_and_write_nothing(tmp_path):
-    from policytrends.settings import check_writable
+    from policytrends.files import check_writable
 
     check_writable(tmp_path / "new" / "deeper" / "out.csv", "output", "fix")  # missing folders are created later
     check_writable(tmp_path, "output folder", "fix", folder=True)

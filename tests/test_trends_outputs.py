@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from policytrends.corpus.segment import text_hash
+from policytrends.corpus.hashing import text_hash
 from policytrends.corpus.store import CorpusStore, Document, documents
 from policytrends.trends.build import TABLES, build_outputs
 

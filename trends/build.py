@@ -8,7 +8,6 @@ writes each as CSV and Parquet, draws the charts and writes ``report.html``.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,6 @@ import pandas as pd
 import sqlalchemy as sa
 from policytrends.corpus.store import passages, predictions
 from policytrends.trends import charts
-from policytrends.trends.aggregate import write_csv_atomic
 from policytrends.trends.prevalence import error_rates
 from policytrends.trends.reading import (
     PassagePredictions,
@@ -45,6 +43,7 @@ from policytrends.trends.tables import (
 from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
 from policytrends.faults import checkpoint
+from policytrends.files import write_atomic, write_csv_atomic
 
 log = logging.getLogger("policytrends.trends")
 
@@ -127,10 +126,7 @@ def _passages_with_predictions(store, hashes: pd.Index) -> tuple[np.ndarray, np.
 def _write(frame: pd.DataFrame, outputs_dir: Path, names: tuple[str, str]) -> None:
     csv_name, parquet_name = names
     write_csv_atomic(frame, outputs_dir / csv_name)
-    path = outputs_dir / parquet_name
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    write_atomic(outputs_dir / parquet_name, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _drop_future_dates(docs: pd.DataFrame, now: datetime) -> list[str]:

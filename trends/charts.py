@@ -7,13 +7,14 @@ handful of passages: its interval would fill the chart) and from months for the 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from policytrends.trends.tables import ALL
+
+from policytrends.files import write_atomic
 
 COLOURS = ["#1f5f99", "#c0392b", "#2e8b57", "#8e44ad", "#d4850f", "#16a0a0", "#7f6a00", "#555555"]
 RECENT_MONTHS = 24
@@ -29,11 +30,10 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    _pyplot().close(fig)
-    os.replace(tmp, path)
+    try:
+        write_atomic(path, fig.savefig)
+    finally:
+        _pyplot().close(fig)
 
 
 def _x(frame: pd.DataFrame) -> np.ndarray:

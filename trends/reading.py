@@ -18,7 +18,6 @@ import contextlib
 import gc
 import json
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from policytrends.corpus.store import documents, passages, predictions
+
+from policytrends.files import write_atomic, write_json_atomic
 
 log = logging.getLogger("policytrends.trends")
 CHUNK = 100_000  # rows per fetch: bounds memory whatever the store's size
@@ -292,10 +293,6 @@ class PredictionSnapshot:
         for j, t in enumerate(self.themes):
             columns[f"p_{t}"] = pa.array(prob[:, j])
             columns[f"l_{t}"] = pa.array(label[:, j])
-        tmp = parquet.with_name(f".{parquet.name}.tmp")
-        pq.write_table(pa.table(columns), tmp)
-        os.replace(tmp, parquet)
-        state = {"format": SNAPSHOT_FORMAT, "version": self.version, "themes": self.themes, "db_url": self.store.url, **state}
-        tmp = sidecar.with_name(f".{sidecar.name}.tmp")
-        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-        os.replace(tmp, sidecar)
+        write_atomic(parquet, lambda tmp: pq.write_table(pa.table(columns), tmp))
+        write_json_atomic(sidecar, {"format": SNAPSHOT_FORMAT, "version": self.version, "themes": self.themes,
+                                    "db_url": self.store.url, **state})

@@ -9,7 +9,6 @@ text to copy, not as links, so the page itself refers to nothing outside it.
 from __future__ import annotations
 
 import base64
-import os
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -18,6 +17,8 @@ import numpy as np
 import pandas as pd
 from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
 from policytrends.trends.tables import ALL
+
+from policytrends.files import write_text_atomic
 
 MAX_SPIKES = 15
 CHANGE_MONTHS = 12
@@ -221,7 +222,4 @@ passages. The tables behind this page, with every column explained, are the CSV 
 {_rates_html(rates, themes)}
 </main></body></html>
 """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, html)
