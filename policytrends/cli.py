@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--settings", metavar="FILE",
-                        help="settings file (TOML; default: $POLICYTRENDS_SETTINGS, else policytrends.toml in the project)")
+                        help="settings file (TOML; default: $POLICYTRENDS_SETTINGS, else policytrends.toml in the working directory)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="the nightly pipeline once (demo sites if no sources are configured)")
@@ -456,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "and retrain (on demand) until stopped. Without PREFECT_API_URL a Prefect server is started on "
                     "127.0.0.1 with its database in the state folder. With --work-pool NAME the deployments are "
                     "registered on that work pool of the server in PREFECT_API_URL and the command returns: run "
-                    "`prefect worker start --pool NAME` on the machines that should run them (README: Running it every night).")
+                    "`prefect worker start --pool NAME` on the machines that should run them (docs/operations.md).")
     p.add_argument("--work-pool", metavar="NAME",
                    help="register the deployments on this Prefect work pool (workers on other machines run them) "
                         "instead of serving them here; needs PREFECT_API_URL")
