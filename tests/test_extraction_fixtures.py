@@ -57,7 +57,8 @@ BOILERPLATE = ["Subscribe", "Sign up", "All rights reserved", "Most read", "You 
                "Related analysis", "More from the Forum", "Research Report", "Their work has appeared"]
 
 
-@pytest.mark.parametrize("site", sorted(SITES))
+# caldera's articles include PDFs, written and read back: seconds of their own, so slow.
+@pytest.mark.parametrize("site", [pytest.param(s, marks=pytest.mark.slow) if s == "caldera" else s for s in sorted(SITES)])
 def test_all_demo_articles_extract_to_their_source_text(site):
     from policytrends.crawlers.extract import extract_html, extract_pdf
 
