@@ -10,6 +10,7 @@ from statistics import median
 
 from policytrends.corpus.hashing import content_hash
 from policytrends.corpus.store import CorpusStore, Document
+from policytrends.crawlers import STAT
 from policytrends.crawlers.extract import (
     ExtractionError,
     canonicalize_url,
@@ -23,8 +24,6 @@ from policytrends.crawlers.items import PageItem
 from scrapy.exceptions import DropItem
 
 from policytrends.faults import checkpoint
-
-STAT = "policytrends/"
 
 
 def _is_pdf(item: PageItem) -> bool:

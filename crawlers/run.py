@@ -19,10 +19,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policytrends.crawlers import STAT
+
 from policytrends.errors import PolicyTrendsError
 from policytrends.runlock import spawn
 
-STAT = "policytrends/"
 log = logging.getLogger("policytrends.crawl")
 CRAWL_DB_ENV = "POLICYTRENDS_CRAWL_DB_URL"  # how the parent hands the store URL to the crawler process
 
@@ -41,14 +42,6 @@ class CrawlReport:
     notes: list[str] = field(default_factory=list)
     log_file: str | None = None
 
-    @property
-    def totals(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for counts in self.sources.values():
-            for k, v in counts.items():
-                out[k] = out.get(k, 0) + v
-        return out
-
 
 COUNT_KEYS = (
     "articles_seen",              # article URLs discovered this run
@@ -63,6 +56,33 @@ COUNT_KEYS = (
     "blocked_offsite",            # requests (redirects, meta refreshes) that would have left the source's origins
     "blocked",                    # bot challenges and rate-limit pages: never stored, the source backed off
 )
+# An article found unchanged: the server said so (304), the sitemap's lastmod did, or its text hashed the same.
+UNCHANGED_KEYS = ("documents_unchanged", "not_modified", "skipped_unchanged_lastmod")
+
+
+def summed_counts(per_source: dict[str, dict]) -> dict[str, int]:
+    """The sources' whole-number counts added up (a figure such as median_body_words is not a count)."""
+    out: dict[str, int] = {}
+    for counts in per_source.values():
+        for k, v in counts.items():
+            if isinstance(v, int):
+                out[k] = out.get(k, 0) + v
+    return out
+
+
+def unchanged_count(counts: dict) -> int:
+    return sum(counts.get(k, 0) for k in UNCHANGED_KEYS)
+
+
+def failed_count(counts: dict) -> int:
+    """Pages that gave no document: no article in them, or an HTTP or network failure.
+
+    A block page is counted under ``blocked``, not again here.
+    """
+    return counts.get("extraction_failed", 0) + sum(
+        v for k, v in counts.items() if k.startswith("failed/") and k != "failed/blocked")
+
+
 COLLAPSE_RATIO = 0.5  # median body length below half its history: the site probably changed
 
 

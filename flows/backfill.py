@@ -4,7 +4,7 @@ Use it after importing old articles (``policytrends import``), or to score a ran
 model version that is not the current one. Predictions are keyed by passage text hash and
 model version, so the range's predictions of that version are overwritten and no other
 version's are touched. Tables never mix versions: see
-:func:`policytrends.pipeline.backfill_aggregate_step` for where they go and when they are not
+:func:`policytrends.reclassify.backfill_aggregate_step` for where they go and when they are not
 rebuilt.
 """
 
@@ -15,7 +15,7 @@ from datetime import date
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from policytrends import pipeline
+from policytrends import reclassify
 from policytrends.runlock import flow_lock
 from policytrends.settings import Settings
 
@@ -24,12 +24,12 @@ BACKFILL_TIMEOUT_SECONDS = 12 * 3600
 
 @task(name="backfill-classify", cache_policy=NO_CACHE)
 def classify_range(since: str, until: str, model_version: str | None) -> dict:
-    return pipeline.backfill_classify_step(Settings(), date.fromisoformat(since), date.fromisoformat(until), model_version)
+    return reclassify.backfill_classify_step(Settings(), date.fromisoformat(since), date.fromisoformat(until), model_version)
 
 
 @task(name="backfill-aggregate", cache_policy=NO_CACHE)
 def aggregate_version(model_version: str, current: bool) -> dict:
-    return pipeline.backfill_aggregate_step(Settings(), model_version, current)
+    return reclassify.backfill_aggregate_step(Settings(), model_version, current)
 
 
 @flow(name="backfill", timeout_seconds=BACKFILL_TIMEOUT_SECONDS)

@@ -14,7 +14,7 @@ import os
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from policytrends import pipeline
+from policytrends import reclassify
 from policytrends.settings import Settings
 
 # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which disables glibc's adaptive
@@ -26,13 +26,13 @@ WORKER_DASK_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD
 
 @task(name="classify-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
 def classify_batch(model_version: str, first_id: int, last_id: int, threads: int | None) -> dict:
-    return pipeline.classify_batch_step(Settings(), model_version, first_id, last_id, threads)
+    return reclassify.classify_batch_step(Settings(), model_version, first_id, last_id, threads)
 
 
 @flow(name="classify-distributed")
 def classify_distributed(model_version: str, threads: int | None = None) -> dict:
     """Classify every passage ``model_version`` has not seen, one task per batch of passage ids."""
-    batches = pipeline.passage_batches(Settings(), model_version)
+    batches = reclassify.passage_batches(Settings(), model_version)
     futures = [classify_batch.submit(model_version, lo, hi, threads) for lo, hi in batches]
     done = [f.result() for f in futures]
     n = sum(d["passages_classified"] for d in done)

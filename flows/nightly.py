@@ -6,7 +6,6 @@ and small dicts of counts, never documents or arrays.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
+from policytrends.manifest import build_manifest, format_summary, manifest_markdown, write_manifest
 from policytrends.runlock import flow_lock
 from policytrends.settings import RUN_MANIFEST, Settings
 
@@ -47,8 +47,7 @@ def crawl(sources_file: str) -> dict:
 
 @task(name="segment", cache_policy=NO_CACHE)
 def segment() -> dict:
-    pipeline.require_documents(Settings())
-    return pipeline.segment_step(Settings())
+    return pipeline.checked_segment_step(Settings())
 
 
 @task(name="model", cache_policy=NO_CACHE)
@@ -76,55 +75,24 @@ def nightly(sources_file: str | None = None) -> dict:
 
 
 def _nightly(settings: Settings, sources_file: str | None) -> dict:
-    """The flow's body, run under the run lock."""
-    started = time.time()
+    """The flow's body, run under the run lock: the pipeline's sequence, each stage a task."""
     started_at = datetime.now(UTC)
-    lap = _stopwatch()
-    with pipeline.sources_for_run(settings, Path(sources_file) if sources_file else None) as src:
-        crawled = crawl(str(src))
-    lap("crawl")
-    segmented = segment()
-    lap("segment")
-    version = current_model()
-    lap("model")
-    if settings.classify_workers > 1 or settings.dask_address:  # batches on a Dask cluster
-        from policytrends.flows.classify_dask import classify_with_dask
-
-        classified = classify_with_dask(settings, version)
-    else:
-        classified = classify(version)
-    lap("classify")
-    tables = aggregate(version)
-    lap("aggregate")
-    summary = {
-        "seconds": round(time.time() - started, 1),
-        "stage_seconds": lap.seconds,
-        "model_version": version,
-        "crawl": crawled,
-        "segment": segmented,
-        "classify": classified,
-        "tables": tables,
-        "store": pipeline.store_totals(settings),
-    }
-    manifest = pipeline.build_manifest(summary, _run_id(), started_at, datetime.now(UTC))
-    pipeline.write_manifest(settings.output(RUN_MANIFEST), manifest)
+    stages = pipeline.Stages(crawl=lambda src: crawl(str(src)), segment=segment, model=current_model,
+                             classify=lambda version: _classify(settings, version), aggregate=aggregate)
+    summary = pipeline.run_stages(settings, Path(sources_file) if sources_file else None, stages)
+    manifest = build_manifest(summary, _run_id(), started_at, datetime.now(UTC))
+    write_manifest(settings.output(RUN_MANIFEST), manifest)
     _publish(manifest)
-    get_run_logger().info(pipeline.format_summary(summary, settings).splitlines()[0]
-                          + f"; manifest in {settings.output(RUN_MANIFEST)}")
+    get_run_logger().info(format_summary(summary, settings).splitlines()[0] + f"; manifest in {settings.output(RUN_MANIFEST)}")
     return {**summary, "run_id": manifest["run_id"]}
 
 
-def _stopwatch():
-    """``lap(stage)`` records the seconds since the previous lap under ``stage``, in ``lap.seconds``."""
-    last = [time.perf_counter()]
+def _classify(settings: Settings, version: str) -> dict:
+    if settings.classify_workers > 1 or settings.dask_address:  # batches on a Dask cluster
+        from policytrends.flows.classify_dask import classify_with_dask
 
-    def lap(stage: str) -> None:
-        now = time.perf_counter()
-        lap.seconds[stage] = round(now - last[0], 2)
-        last[0] = now
-
-    lap.seconds = {}
-    return lap
+        return classify_with_dask(settings, version)
+    return classify(version)
 
 
 def _run_id() -> str:
@@ -138,5 +106,5 @@ def _publish(manifest: dict) -> None:
     """The manifest as a Markdown artifact of the flow run, shown in the Prefect UI."""
     from prefect.artifacts import create_markdown_artifact
 
-    create_markdown_artifact(markdown=pipeline.manifest_markdown(manifest), key="nightly-run-manifest",
+    create_markdown_artifact(markdown=manifest_markdown(manifest), key="nightly-run-manifest",
                              description=f"nightly run {manifest['run_id']}: counts per stage and source, warnings")

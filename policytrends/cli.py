@@ -55,7 +55,7 @@ def _outputs_writable(settings: Settings) -> None:
 
 def cmd_run(args, settings: Settings) -> int:
     from policytrends.flows.nightly import nightly
-    from policytrends.pipeline import format_summary
+    from policytrends.manifest import format_summary
 
     _outputs_writable(settings)
     if args.sources or settings.sources_file:  # a bad sources file: its one-line error now, not Prefect's traceback later
@@ -74,16 +74,15 @@ def cmd_crawl(args, settings: Settings) -> int:
     sources = Path(args.sources).resolve() if args.sources else None
     if sources is None and not args.demo:
         raise PolicyTrendsError("give --sources FILE (a YAML sources file) or --demo to crawl the bundled demo sites")
+    from policytrends.crawlers.run import failed_count, unchanged_count
+
     with pipeline.sources_for_run(settings, sources) as src:
         result = pipeline.crawl_step(settings, src, only=args.only)
     print(f"{'source':<20}{'seen':>6}{'downloaded':>11}{'unchanged':>10}{'new':>6}{'updated':>8}{'duplicate':>10}{'failed':>7}"
           f"{'blocked':>8}{'waiting':>8}")
     for name, c in sorted(result["sources"].items()):
-        unchanged = c.get("not_modified", 0) + c.get("skipped_unchanged_lastmod", 0) + c.get("documents_unchanged", 0)
-        # a block page is counted under blocked, not again under failed
-        failed = c.get("extraction_failed", 0) + sum(v for k, v in c.items() if k.startswith("failed/") and k != "failed/blocked")
-        print(f"{name:<20}{c.get('articles_seen', 0):>6}{c.get('pages_fetched', 0):>11}{unchanged:>10}"
-              f"{c.get('documents_new', 0):>6}{c.get('documents_updated', 0):>8}{c.get('duplicates_dropped', 0):>10}{failed:>7}"
+        print(f"{name:<20}{c.get('articles_seen', 0):>6}{c.get('pages_fetched', 0):>11}{unchanged_count(c):>10}"
+              f"{c.get('documents_new', 0):>6}{c.get('documents_updated', 0):>8}{c.get('duplicates_dropped', 0):>10}{failed_count(c):>7}"
               f"{c.get('blocked', 0):>8}{c.get('waiting', 0):>8}")
     for note in result.get("notes", []):
         print(note)

@@ -27,14 +27,9 @@ def run(settings: Settings, sources_file: Path) -> dict:
     from policytrends.runlock import run_lock
 
     with run_lock(settings.run_lock, "direct run"):
-        crawled = pipeline.crawl_step(settings, sources_file)
-        pipeline.require_documents(settings)
-        segmented = pipeline.segment_step(settings)
-        version = pipeline.ensure_model(settings)
-        classified = pipeline.classify_step(settings, version)
-        tables = pipeline.aggregate_step(settings, version)
-    return {"crawl": crawled["sources"], "segment": segmented, "classify": classified,
-            "tables": {"rows": tables["rows"], "model_version": version}}
+        summary = pipeline.run_stages(settings, sources_file, pipeline.Stages.plain(settings))
+    return {"crawl": summary["crawl"]["sources"], "segment": summary["segment"], "classify": summary["classify"],
+            "tables": {"rows": summary["tables"]["rows"], "model_version": summary["model_version"]}}
 
 
 def train(settings: Settings, labels: list[Path], force: bool = False) -> dict:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from policytrends.pipeline import write_manifest
+from policytrends.manifest import write_manifest
 
 
 class _Unprintable:

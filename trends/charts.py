@@ -70,11 +70,8 @@ def _style(ax, title: str) -> None:
     ax.tick_params(labelsize=8)
 
 
-def overall_chart(yearly: pd.DataFrame, path: Path, model_version: str) -> None:
-    """One panel per theme, all sources together, per year: corrected prevalence with its 95%
-    interval (band) and the raw share of tagged passages (dotted)."""
-    plt = _pyplot()
-    df = yearly[yearly["source"] == ALL]
+def _prevalence_panels(plt, df: pd.DataFrame):
+    """One panel per theme of ``df`` (all sources): corrected prevalence, its 95% band and the raw share."""
     themes = sorted(df["theme"].unique())
     fig, axes = _panels(plt, len(themes))
     for ax, (i, theme) in zip(axes.flat, enumerate(themes), strict=False):
@@ -83,6 +80,15 @@ def overall_chart(yearly: pd.DataFrame, path: Path, model_version: str) -> None:
         _style(ax, theme)
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     _top(axes, df)
+    return fig, axes
+
+
+def overall_chart(yearly: pd.DataFrame, path: Path, model_version: str) -> None:
+    """One panel per theme, all sources together, per year: corrected prevalence with its 95%
+    interval (band) and the raw share of tagged passages (dotted)."""
+    plt = _pyplot()
+    df = yearly[yearly["source"] == ALL]
+    fig, axes = _prevalence_panels(plt, df)
     fig.suptitle(f"Theme prevalence per year, all sources (model {model_version})", fontsize=11)
     fig.tight_layout()
     _save(fig, path)
@@ -129,15 +135,9 @@ def recent_chart(monthly: pd.DataFrame, path: Path, model_version: str, months: 
     df = monthly[monthly["source"] == ALL]
     keep = sorted(df["period"].unique())[-months:]
     df = df[df["period"].isin(keep)]
-    themes = sorted(df["theme"].unique())
-    fig, axes = _panels(plt, len(themes))
-    for ax, (i, theme) in zip(axes.flat, enumerate(themes), strict=False):
-        _band(ax, df[df["theme"] == theme], COLOURS[i % len(COLOURS)], "corrected prevalence", raw=True,
-              band_label="95% interval")
-        _style(ax, theme)
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    fig, axes = _prevalence_panels(plt, df)
+    for ax in axes.flat:
         ax.tick_params(axis="x", labelrotation=30)
-    _top(axes, df)
     fig.suptitle(f"Theme prevalence per month, last {len(keep)} months, all sources (model {model_version})", fontsize=11)
     fig.tight_layout()
     _save(fig, path)

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from policytrends.corpus.urls import canonicalize_url, clean_request_url, rebase_url
+from policytrends.crawlers import STAT
 from policytrends.crawlers.items import PageItem
 from policytrends.crawlers.middlewares import Scope
 from policytrends.crawlers.sitemaps import (
@@ -52,8 +53,6 @@ from twisted.internet.error import (
     TimeoutError,
 )
 from twisted.web._newclient import ResponseNeverReceived
-
-STAT = "policytrends/"
 
 
 class SourceSpider(scrapy.Spider):
