@@ -48,7 +48,9 @@ from policytrends.crawlers.run import crawl  # noqa: E402
 
 from tests.crashkit import (  # noqa: E402
     ARTICLES,
+    KILL_CHAIN,
     KILL_GRACE,
+    TRAIN_CHAIN,
     article_pages,
     differences,
     duplicates,
@@ -60,8 +62,8 @@ from tests.crashkit import (  # noqa: E402
     tables_picture,
     write_sources,
 )
+from tests.helpers import FixtureSite  # noqa: E402
 from tests.hostile_site import FAULTS, GOOD, HostileSite  # noqa: E402
-from tests.test_crash_recovery import KILL_CHAIN, TRAIN_CHAIN  # noqa: E402
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -133,9 +135,7 @@ def hostile_crawl(tmp: Path) -> dict:
 
 
 def crash_chain(tmp: Path) -> dict:
-    from tests.conftest import _Site
-
-    site = _Site({path: (200, "text/html; charset=utf-8", body) for path, body in article_pages().items()})
+    site = FixtureSite({path: (200, "text/html; charset=utf-8", body) for path, body in article_pages().items()})
     out: dict = {"kills": []}
     try:
         labels = small_labels(tmp / "labels.jsonl")
@@ -284,7 +284,7 @@ def origin_escapes(tmp: Path) -> dict:
 
 def hostile_sources_files(tmp: Path) -> dict:
     """YAML alias bombs, 20,000 nested brackets, a non-string title... through `sources check`, `crawl`, `run`."""
-    from tests.test_hostile_crawl import CLI_CASES, COMMANDS, HOSTILE_FILES
+    from tests.hostile_site import CLI_CASES, COMMANDS, HOSTILE_FILES
 
     tracebacks = unexpected = 0
     for case, command in CLI_CASES:
@@ -332,13 +332,13 @@ def hostile_settings_and_files(tmp: Path) -> dict:
 
     import pandas as pd
 
-    from tests.test_hostile_config import _label_studio_shapes, read_only_folder
+    from tests.helpers import label_studio_shapes, read_only_folder
 
     home = tmp / "hostile-config"
     home.mkdir()
     settings_file = home / "policytrends.toml"
     settings_file.write_bytes(b'schedule = "0 2 * * *"\n# r\xe9sum\xe9 of the team settings\n')
-    shapes = _label_studio_shapes(home)
+    shapes = label_studio_shapes(home)
     latin = home / "labels.csv"
     latin.write_bytes("text,labels\nThe grid was hacked.,cyber\nLa d\xe9fense antimissile,bmd\n".encode("latin-1"))
     passages = home / "passages.csv"
@@ -402,24 +402,23 @@ def sitemap_entity(tmp: Path) -> dict:
     """A sitemap with an HTML entity XML does not know: that entry lost and counted, the next ones kept."""
     from policytrends.crawlers.run import crawl
 
-    from tests.hostile_site import RouteSite
-    from tests.test_crawl_big_sites import NS, _article, _sources
+    from tests.hostile_site import SITEMAP_NS, RouteSite, bigsite_sources, numbered_article
 
     routes: dict = {}
     site = RouteSite(routes)
     b = site.base
     articles = ["/a/before", "/a/after?lang=en&region=eu", "/a/last"]
     routes["/sitemap.xml"] = (200, "application/xml", (
-        f'<?xml version="1.0"?>\n<urlset {NS}><url><loc>{b}/a/before</loc></url>'
+        f'<?xml version="1.0"?>\n<urlset {SITEMAP_NS}><url><loc>{b}/a/before</loc></url>'
         f"<url><loc>{b}/a/caf&eacute;-diplomacy</loc></url>"
         f"<url><loc>{b}/a/after?lang=en&region=eu</loc></url><url><loc>{b}/a/last</loc></url></urlset>").encode(), {})
     # The cut-off and the guessed URL are served too: were either requested, it would be stored.
-    routes.update({p: (200, "text/html", _article(p), {}) for p in [*articles, "/a/caf", "/a/caf%C3%A9-diplomacy"]})
+    routes.update({p: (200, "text/html", numbered_article(p), {}) for p in [*articles, "/a/caf", "/a/caf%C3%A9-diplomacy"]})
     db = f"sqlite:///{tmp / 'sitemap.sqlite'}"
     folder = tmp / "sitemap"
     folder.mkdir()
     try:
-        report = crawl(_sources(folder, discovery={"sitemap": [f"{b}/sitemap.xml"]}), db, folder / "crawl")
+        report = crawl(bigsite_sources(folder, discovery={"sitemap": [f"{b}/sitemap.xml"]}), db, folder / "crawl")
     finally:
         site.close()
     urls = [r.url for r in _stored(db)]

@@ -11,7 +11,7 @@ import pytest
 from policytrends.models.labels import SEED_LABELS
 
 from policytrends.settings import SETTINGS_ENV, Settings, configure_environment
-from tests.helpers import LoopbackServer, QuietHandler
+from tests.helpers import FixtureSite
 
 # The suite ignores a developer's own settings file and schedule: each test sets what it needs.
 os.environ[SETTINGS_ENV] = ""
@@ -175,66 +175,15 @@ def demo_corpus(trained, demo_state) -> Settings:
     return trained
 
 
-class _Site(LoopbackServer):
-    """A throwaway HTTP site on 127.0.0.1 for crawl tests.
-
-    ``routes`` maps a path to ``(status, content_type, body)`` or ``(status, headers, body)``
-    where headers is a dict; the mapping is live, so a test can change a page between crawls.
-    Pages answer conditional requests: an ``ETag`` is sent and ``If-None-Match`` gets a 304.
-    A path mapped to ``("sleep", seconds)`` stalls before answering.
-    """
-
-    def __init__(self, routes: dict):
-        self.routes = routes
-        self.hits: dict[str, int] = {}
-        site = self
-
-        class Handler(QuietHandler):
-            def do_GET(self):  # noqa: N802
-                site.hits[self.path] = site.hits.get(self.path, 0) + 1
-                route = site.routes.get(self.path, (404, "text/html", b"<html><body>missing</body></html>"))
-                if route[0] == "sleep":
-                    import time
-
-                    time.sleep(route[1])
-                    route = (200, "text/html", b"<html><body>too late</body></html>")
-                status, headers, body = route
-                headers = {"Content-Type": headers} if isinstance(headers, str) else dict(headers)
-                etag = '"%08x"' % (hash(body) & 0xFFFFFFFF)
-                if status == 200 and self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                if status == 200:
-                    self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.serve(Handler)
-
-
 @pytest.fixture
 def make_site():
-    sites: list[_Site] = []
+    sites: list[FixtureSite] = []
 
     def make(routes):
-        site = _Site(routes)
+        site = FixtureSite(routes)
         sites.append(site)
         return site
 
     yield make
     for s in sites:
         s.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -26,6 +26,22 @@ from tests.helpers import REPO, LoopbackServer, QuietHandler
 ARTICLES = 12  # articles on the fixture site, 3 passages each, one passage shared by two articles
 
 
+# In order: each point is reached on the state the kills before it left. Several points per stage.
+KILL_CHAIN = [
+    "crawl.stored#3",          # 3rd document stored, its crawl state not yet
+    "crawl.fetch_recorded#4",  # the rerun refetches the 3rd (no state) and dies after 4 more
+    "segment.document#2",
+    "segment.document#5",
+    "classify.embedded",       # embeddings cached, predictions not saved
+    "classify.batch",          # predictions saved, the step not finished
+    "aggregate.read",
+    "aggregate.table#1",
+    "aggregate.table#4",       # some tables new, some not yet written
+    "aggregate.report",
+]
+TRAIN_CHAIN = ["train.saved", "train.renamed"]
+
+
 def article_pages() -> dict[str, bytes]:
     """``{path: html}`` of a listing page and its articles, written from seed label passages."""
     rows = [json.loads(line) for line in SEED_LABELS.read_text(encoding="utf-8").splitlines()[: ARTICLES * 3]]

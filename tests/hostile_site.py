@@ -2,6 +2,8 @@
 
 Used by ``tests/test_crawl_faults.py`` and ``bench/reliability.py``. ``FAULTS`` maps each
 article path to its fault kind; ``GOOD`` lists the pages that must be stored (once each).
+The other hostile cases the tests and the reliability report share live here too: pages that
+try to leave a source's origin, block pages, big sites' sitemaps, sources files that attack the loader.
 """
 
 from __future__ import annotations
@@ -267,3 +269,57 @@ def listing_sources(path, base: str, names: list[str], list_path: str = "/{name}
                 "politeness": {"download_delay": 0, "concurrency": concurrency, "timeout": 5}} for name in names]
     path.write_text(yaml.safe_dump({"sources": entries}), encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- big sites and their sitemaps
+# (tests/test_crawl_big_sites.py and bench/reliability.py)
+SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+
+def bigsite_sources(tmp_path, **entry) -> str:
+    """A sources file of one source, "bigsite", whose articles are /a/<name>; ``entry`` adds or overrides keys."""
+    entry = {"name": "bigsite", "article_patterns": ["^/a/[^/]+$"],
+             "politeness": {"download_delay": 0, "concurrency": 4, "timeout": 5}, **entry}
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump({"sources": [entry]}))
+    return path
+
+
+def numbered_article(n: int | str, published: str = "2024-03-01") -> bytes:
+    """An article page of its own text (the same text under two URLs would be stored once)."""
+    paras = "".join(
+        f"<p>Article {n}, paragraph {i}: the alliance's planners weigh deterrence by denial against deterrence "
+        f"by punishment, and the budget lines that follow from each choice, for the coming decade.</p>"
+        for i in range(3)
+    )
+    return (f"<html><head><title>Article {n}</title><meta property='article:published_time' content='{published}'>"
+            f"</head><body><main><h1>Article {n}</h1>{paras}</main></body></html>").encode()
+
+
+# --------------------------------------------------------------------------- sources files that attack the loader
+# (tests/test_hostile_crawl.py and bench/reliability.py run the same cases through the CLI)
+def alias_bomb(levels: int) -> str:
+    """A sources file whose title is ``levels`` levels of nine aliases each: 9**levels strings from a few hundred bytes."""
+    lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + (f"\nsources:\n  - name: bomb\n    title: *l{levels}\n"
+                               "    discovery: {feed: ['https://example.org/feed']}\n    article_patterns: ['^/a/']\n")
+
+
+HOSTILE_FILES = {
+    "alias-bomb-9": (alias_bomb(9), "aliases (*name) are expanded"),
+    "alias-bomb-7": (alias_bomb(7), "aliases (*name) are expanded"),
+    "nested-brackets": ("[" * 20_000 + "]" * 20_000 + "\n", "nested more than 64 deep"),
+    "nested-mappings": ("{a: " * 20_000 + "1" + "}" * 20_000 + "\n", "nested more than 64 deep"),
+    "self-alias": ("sources: &s [*s]\n", "alias names the list or mapping it is inside"),
+    "title-list": ("sources:\n  - name: x\n    title: [a, b]\n    discovery: {feed: ['https://example.org/f']}\n"
+                   "    article_patterns: [a]\n", "'title' must be a string"),
+    "huge-quoted-value": ("sources:\n  - name: x\n    discovery: {feed: ['https://example.org/f']}\n    article_patterns: [a]\n"
+                          f"    politeness: {{timeout: '{'9' * 1_000_000}'}}\n", "politeness.timeout must be"),
+}
+
+
+COMMANDS = {"sources-check": ["sources", "check"], "crawl": ["crawl", "--sources"], "run": ["run", "--sources"]}
+# `run` imports Prefect (5 s): the two bombs of the issue are enough to show it refuses before starting it.
+CLI_CASES = [(case, cmd) for case in sorted(HOSTILE_FILES) for cmd in ("sources-check", "crawl")] + [
+    ("alias-bomb-9", "run"), ("nested-brackets", "run")]

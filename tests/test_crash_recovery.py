@@ -17,10 +17,11 @@ import shutil
 import pytest
 
 from policytrends.faults import POINTS
-from tests.conftest import _Site
 from tests.crashkit import (
     ARTICLES,
+    KILL_CHAIN,
     KILL_GRACE,
+    TRAIN_CHAIN,
     article_pages,
     differences,
     duplicates,
@@ -31,28 +32,15 @@ from tests.crashkit import (
     tables_picture,
     write_sources,
 )
+from tests.helpers import FixtureSite
 
 pytestmark = pytest.mark.slow
 
-# In order: each point is reached on the state the kills before it left. Several points per stage.
-KILL_CHAIN = [
-    "crawl.stored#3",          # 3rd document stored, its crawl state not yet
-    "crawl.fetch_recorded#4",  # the rerun refetches the 3rd (no state) and dies after 4 more
-    "segment.document#2",
-    "segment.document#5",
-    "classify.embedded",       # embeddings cached, predictions not saved
-    "classify.batch",          # predictions saved, the step not finished
-    "aggregate.read",
-    "aggregate.table#1",
-    "aggregate.table#4",       # some tables new, some not yet written
-    "aggregate.report",
-]
-TRAIN_CHAIN = ["train.saved", "train.renamed"]
 
 
 @pytest.fixture(scope="module")
 def fixture_site():
-    site = _Site({path: (200, "text/html; charset=utf-8", body) for path, body in article_pages().items()})
+    site = FixtureSite({path: (200, "text/html; charset=utf-8", body) for path, body in article_pages().items()})
     yield site
     site.close()
 

@@ -11,7 +11,7 @@ from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
 from policytrends.demo_sites.content import SITES, load_articles
 
 from policytrends.errors import PolicyTrendsError
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 

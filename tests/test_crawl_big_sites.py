@@ -10,36 +10,17 @@ import gzip
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from policytrends.corpus.store import CorpusStore, documents
 from policytrends.crawlers.run import crawl
 
+from tests.hostile_site import SITEMAP_NS, bigsite_sources, numbered_article
+
 pytestmark = pytest.mark.slow
-NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
-
-
-def _sources(tmp_path, **entry) -> str:
-    entry = {"name": "bigsite", "article_patterns": ["^/a/[^/]+$"],
-             "politeness": {"download_delay": 0, "concurrency": 4, "timeout": 5}, **entry}
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [entry]}))
-    return path
-
-
-def _article(n: int | str, published: str = "2024-03-01") -> bytes:
-    """An article page of its own text (the same text under two URLs would be stored once)."""
-    paras = "".join(
-        f"<p>Article {n}, paragraph {i}: the alliance's planners weigh deterrence by denial against deterrence "
-        f"by punishment, and the budget lines that follow from each choice, for the coming decade.</p>"
-        for i in range(3)
-    )
-    return (f"<html><head><title>Article {n}</title><meta property='article:published_time' content='{published}'>"
-            f"</head><body><main><h1>Article {n}</h1>{paras}</main></body></html>").encode()
 
 
 def _urlset(entries: list[tuple[str, str | None]]) -> bytes:
     body = "".join(f"<url><loc>{loc}</loc>{f'<lastmod>{m}</lastmod>' if m else ''}</url>" for loc, m in entries)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset {NS}>{body}</urlset>'.encode()
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset {SITEMAP_NS}>{body}</urlset>'.encode()
 
 
 def _stored(settings) -> list[str]:
@@ -58,13 +39,13 @@ def test_a_gzipped_sitemap_named_only_in_robots_txt(settings, make_site, tmp_pat
         # A gzipped index served as a binary download, pointing at a child that is gzipped
         # although its name and content type say plain XML.
         "/sitemap_index.xml.gz": (200, "application/octet-stream", gzip.compress(
-            f"<sitemapindex {NS}><sitemap><loc>{b}/sitemaps/posts.xml</loc><lastmod>2024-04-01</lastmod></sitemap>"
+            f"<sitemapindex {SITEMAP_NS}><sitemap><loc>{b}/sitemaps/posts.xml</loc><lastmod>2024-04-01</lastmod></sitemap>"
             f"</sitemapindex>".encode())),
         "/sitemaps/posts.xml": (200, "text/xml", gzip.compress(posts)),
-        **{f"/a/post-{i}": (200, "text/html", _article(i)) for i in range(1, 5)},
+        **{f"/a/post-{i}": (200, "text/html", numbered_article(i)) for i in range(1, 5)},
     })
     # The source names only its home page: the sitemap is learned from robots.txt.
-    report = crawl(_sources(tmp_path, discovery={"listing": [f"{b}/"]}), settings.db_url, settings.crawl_dir)
+    report = crawl(bigsite_sources(tmp_path, discovery={"listing": [f"{b}/"]}), settings.db_url, settings.crawl_dir)
     counts = report.sources["bigsite"]
     assert counts["robots_sitemaps"] == 1
     assert counts["documents_new"] == 4 and counts["waiting"] == 0
@@ -79,10 +60,10 @@ def test_robots_sitemaps_are_not_read_when_a_sitemap_is_configured_or_turned_off
         "/list": (200, "text/html", b"<a href='/a/listed'>x</a>"),
         "/robots.txt": (200, "text/plain", f"Sitemap: {site.base}/hidden.xml\n".encode()),
         "/hidden.xml": (200, "application/xml", _urlset([(f"{site.base}/a/hidden", None)])),
-        "/a/listed": (200, "text/html", _article("listed")),
-        "/a/hidden": (200, "text/html", _article("hidden")),
+        "/a/listed": (200, "text/html", numbered_article("listed")),
+        "/a/hidden": (200, "text/html", numbered_article("hidden")),
     })
-    crawl(_sources(tmp_path, discovery={"listing": [f"{site.base}/list"]}, robots_sitemaps=False),
+    crawl(bigsite_sources(tmp_path, discovery={"listing": [f"{site.base}/list"]}, robots_sitemaps=False),
           settings.db_url, settings.crawl_dir)
     assert _stored(settings) == [f"{site.base}/a/listed"] and "/hidden.xml" not in site.hits
 
@@ -95,8 +76,8 @@ def test_a_first_crawl_with_a_per_run_cap_resumes_newest_first(settings, make_si
               "2024-05-04", "2024-05-03T08:00:00.250+01:00", "2024-05-02", "2024-05-01T00:00:00Z"]
     names = [f"n{i}" for i in range(8)]  # n0 newest
     routes["/sitemap.xml"] = (200, "application/xml", _urlset([(f"{site.base}/a/{n}", s) for n, s in zip(names, stamps, strict=True)][::-1]))
-    routes.update({f"/a/{n}": (200, "text/html", _article(n)) for n in names})
-    sources = _sources(tmp_path, discovery={"sitemap": [f"{site.base}/sitemap.xml"]}, max_new_articles=3)
+    routes.update({f"/a/{n}": (200, "text/html", numbered_article(n)) for n in names})
+    sources = bigsite_sources(tmp_path, discovery={"sitemap": [f"{site.base}/sitemap.xml"]}, max_new_articles=3)
 
     first = crawl(sources, settings.db_url, settings.crawl_dir)
     c = first.sources["bigsite"]
@@ -123,9 +104,9 @@ def test_a_time_budget_ends_the_run_and_the_rest_waits(settings, make_site, tmp_
     site = make_site(routes)
     names = [f"t{i:02d}" for i in range(12)]
     routes["/sitemap.xml"] = (200, "application/xml", _urlset([(f"{site.base}/a/{n}", f"2024-06-{i + 1:02d}") for i, n in enumerate(names)]))
-    routes.update({f"/a/{n}": (200, "text/html", _article(n)) for n in names})
+    routes.update({f"/a/{n}": (200, "text/html", numbered_article(n)) for n in names})
     # One page at a time, 0.5 s apart: the first batch (8 pages) alone takes longer than the 1 s budget.
-    sources = _sources(tmp_path, discovery={"sitemap": [f"{site.base}/sitemap.xml"]}, time_budget="1s",
+    sources = bigsite_sources(tmp_path, discovery={"sitemap": [f"{site.base}/sitemap.xml"]}, time_budget="1s",
                        politeness={"download_delay": 0.5, "concurrency": 1, "timeout": 5})
     c = crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]
     assert (c["pages_fetched"], c["waiting"]) == (8, 4)
@@ -136,13 +117,13 @@ def test_lastmod_is_compared_as_a_date_not_as_text(settings, make_site, tmp_path
     routes: dict = {}
     site = make_site(routes)
     b = site.base
-    routes.update({f"/a/{n}": (200, "text/html", _article(n)) for n in ("same", "later", "earlier")})
+    routes.update({f"/a/{n}": (200, "text/html", numbered_article(n)) for n in ("same", "later", "earlier")})
 
     def sitemap(same, later, earlier):
         routes["/sitemap.xml"] = (200, "application/xml", _urlset([(f"{b}/a/same", same), (f"{b}/a/later", later),
                                                                   (f"{b}/a/earlier", earlier)]))
 
-    sources = _sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]})
+    sources = bigsite_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]})
     sitemap("2024-05-01", "2024-05-01T10:00:00+02:00", "2024-05-01T10:00:00+02:00")
     assert crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]["documents_new"] == 3
     # "same": the same moment written otherwise (as text it sorts after the first form);
@@ -160,14 +141,14 @@ def test_since_skips_old_articles_and_old_child_sitemaps_without_fetching_them(s
     b = site.base
     routes.update({
         "/sitemap.xml": (200, "application/xml", (
-            f"<sitemapindex {NS}><sitemap><loc>{b}/sm/2024.xml</loc><lastmod>2024-02-01</lastmod></sitemap>"
+            f"<sitemapindex {SITEMAP_NS}><sitemap><loc>{b}/sm/2024.xml</loc><lastmod>2024-02-01</lastmod></sitemap>"
             f"<sitemap><loc>{b}/sm/2019.xml</loc><lastmod>2019-12-31T23:00:00Z</lastmod></sitemap></sitemapindex>").encode()),
         "/sm/2024.xml": (200, "application/xml", _urlset([(f"{b}/a/new", "2024-01-15"), (f"{b}/a/old", "2022-06-01"),
                                                           (f"{b}/a/2019/03/dated-in-path", None), (f"{b}/a/undated", None)])),
         "/sm/2019.xml": (200, "application/xml", _urlset([(f"{b}/a/ancient", "2019-05-01")])),
     })
-    routes.update({f"/a/{n}": (200, "text/html", _article(n)) for n in ("new", "old", "undated", "ancient")})
-    sources = _sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}, since="2023-01-01",
+    routes.update({f"/a/{n}": (200, "text/html", numbered_article(n)) for n in ("new", "old", "undated", "ancient")})
+    sources = bigsite_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}, since="2023-01-01",
                        article_patterns=["^/a/"])
     c = crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]
     assert c["sitemaps_skipped_before_since"] == 1 and "/sm/2019.xml" not in site.hits
@@ -178,10 +159,10 @@ def test_since_skips_old_articles_and_old_child_sitemaps_without_fetching_them(s
 
 def test_an_undated_link_to_an_article_older_than_since_is_fetched_once_and_not_stored(settings, make_site, tmp_path):
     routes = {"/list": (200, "text/html", b"<a href='/a/recent'>1</a> <a href='/a/old-piece'>2</a>"),
-              "/a/recent": (200, "text/html", _article("recent", "2024-02-01")),
-              "/a/old-piece": (200, "text/html", _article("old", "2019-02-01"))}
+              "/a/recent": (200, "text/html", numbered_article("recent", "2024-02-01")),
+              "/a/old-piece": (200, "text/html", numbered_article("old", "2019-02-01"))}
     site = make_site(routes)
-    sources = _sources(tmp_path, discovery={"listing": [f"{site.base}/list"]}, since="2023-01-01")
+    sources = bigsite_sources(tmp_path, discovery={"listing": [f"{site.base}/list"]}, since="2023-01-01")
     c = crawl(sources, settings.db_url, settings.crawl_dir).sources["bigsite"]
     assert (c["pages_fetched"], c["documents_new"], c["skipped_before_since"]) == (2, 1, 1)
     assert _stored(settings) == [f"{site.base}/a/recent"]
@@ -195,14 +176,14 @@ def test_an_xml_entity_in_a_sitemap_loses_one_entry_and_stores_no_cut_off_url(se
     site = make_site(routes)
     b = site.base
     routes["/sitemap.xml"] = (200, "application/xml", (
-        f'<?xml version="1.0"?>\n<urlset {NS} xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">'
+        f'<?xml version="1.0"?>\n<urlset {SITEMAP_NS} xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">'
         f"<url><loc>{b}/a/before</loc></url>"
         f"<url><loc>{b}/a/caf&eacute;-diplomacy</loc></url>"  # an HTML entity XML does not know
         f"<url><loc>{b}/a/after?lang=en&region=eu</loc><image:image><image:loc>{b}/i.png</image:loc></image:image></url>"
         f"<url><loc>{b}/a/last</loc></url></urlset>").encode())
-    routes.update({p: (200, "text/html", _article(p)) for p in ("/a/before", "/a/after?lang=en&region=eu", "/a/last",
+    routes.update({p: (200, "text/html", numbered_article(p)) for p in ("/a/before", "/a/after?lang=en&region=eu", "/a/last",
                                                                  "/a/caf", "/a/caf%C3%A9-diplomacy")})
-    report = crawl(_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}), settings.db_url, settings.crawl_dir)
+    report = crawl(bigsite_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}), settings.db_url, settings.crawl_dir)
     c = report.sources["bigsite"]
     assert c["sitemap_bad_entries"] == 1 and c["documents_new"] == 3
     assert _stored(settings) == [f"{b}/a/after?lang=en&region=eu", f"{b}/a/before", f"{b}/a/last"]
@@ -217,19 +198,19 @@ def test_broken_and_hostile_sitemaps_are_counted_by_name_and_the_crawl_goes_on(s
     laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "ha"}">' for i in range(10))
     children = ["good.xml", "html.xml", "bomb.xml.gz", "laughs.xml", "corrupt.xml.gz"]
     routes.update({
-        "/sitemap.xml": (200, "application/xml", (f"<sitemapindex {NS}>" + "".join(
+        "/sitemap.xml": (200, "application/xml", (f"<sitemapindex {SITEMAP_NS}>" + "".join(
             f"<sitemap><loc>{b}/sm/{c}</loc></sitemap>" for c in children) + "</sitemapindex>").encode()),
         "/sm/good.xml": (200, "application/xml", _urlset([(f"{b}/a/good", None)])),
         "/sm/html.xml": (200, "text/html", b"<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>"),
         "/sm/bomb.xml.gz": (200, "application/gzip", gzip.compress(b"<urlset>" + b" " * (60 * 1024 * 1024))),
         "/sm/laughs.xml": (200, "application/xml", (
-            f'<?xml version="1.0"?><!DOCTYPE urlset [{laughs}]><urlset {NS}><url><loc>{b}/a/l&l9;</loc></url>'
+            f'<?xml version="1.0"?><!DOCTYPE urlset [{laughs}]><urlset {SITEMAP_NS}><url><loc>{b}/a/l&l9;</loc></url>'
             f"<url><loc>{b}/a/beside-the-bomb</loc></url></urlset>").encode()),
         "/sm/corrupt.xml.gz": (200, "application/gzip", b"\x1f\x8b\x08\x00garbage"),
-        "/a/good": (200, "text/html", _article("good")),
-        "/a/beside-the-bomb": (200, "text/html", _article("beside")),
+        "/a/good": (200, "text/html", numbered_article("good")),
+        "/a/beside-the-bomb": (200, "text/html", numbered_article("beside")),
     })
-    report = crawl(_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}), settings.db_url, settings.crawl_dir)
+    report = crawl(bigsite_sources(tmp_path, discovery={"sitemap": [f"{b}/sitemap.xml"]}), settings.db_url, settings.crawl_dir)
     c = report.sources["bigsite"]
     assert {k: v for k, v in c.items() if k.startswith("failed/")} == {
         "failed/sitemap_not_xml": 1, "failed/sitemap_gzip_bomb": 1, "failed/sitemap_xml_bomb": 1,

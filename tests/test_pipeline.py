@@ -8,7 +8,7 @@ from policytrends.demo_sites.content import SITES, load_articles
 
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import RUN_MANIFEST, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 

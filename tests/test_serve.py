@@ -15,7 +15,7 @@ import time
 import pytest
 
 from policytrends.settings import RUN_MANIFEST, THEME_TRENDS_MONTHLY
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def _env(settings, **extra) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from policytrends.corpus.store import CorpusStore, Document
 
 from policytrends.errors import PolicyTrendsError
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def _doc(n: int, body: str = "body", source: str = "s") -> Document:

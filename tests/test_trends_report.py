@@ -13,7 +13,7 @@ from policytrends.trends.build import TABLES
 from policytrends.trends.prevalence import SEED_RATES_WARNING
 
 from policytrends import settings as S
-from tests.test_trends_outputs import _documented_columns
+from tests.helpers import documented_columns
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def demo_outputs(demo_state):
 
 def test_demo_corpus_gets_every_table_documented(demo_outputs):
     out, summary = demo_outputs
-    documented = _documented_columns()
+    documented = documented_columns()
     for csv_name, parquet_name in TABLES.values():
         table = pd.read_csv(out / csv_name)
         assert (out / parquet_name).exists()
