@@ -27,6 +27,11 @@ test: setup
 	$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
+# The suite without the tests marked slow (real model, real crawls, the whole pipeline): a quick check while editing.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
 lint: setup
 	$(BIN)/ruff check .
 

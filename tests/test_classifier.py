@@ -112,6 +112,7 @@ def test_shuffled_labels_are_rejected_and_current_model_stays(trained, tmp_path)
     assert registry.get(result.version).info["promotion"]["promoted"] is False
 
 
+@pytest.mark.slow
 def test_bad_label_file_leaves_registry_untouched(trained, tmp_path):
     registry = Registry(trained.registry_dir)
     before = sorted(p.name for p in registry.root.iterdir())

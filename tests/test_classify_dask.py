@@ -46,6 +46,7 @@ def test_dask_batches_give_the_single_process_predictions(demo_corpus, prefect_h
     assert len(_predicted(store, "v-dask")) == len(dask)
 
 
+@pytest.mark.slow
 def test_local_workers_start_without_dasks_malloc_trim_setting():
     """Dask sets MALLOC_TRIM_THRESHOLD_ for its workers, which slows the encoder about 1.4x; ours run without it."""
     import dask
@@ -58,6 +59,7 @@ def test_local_workers_start_without_dasks_malloc_trim_setting():
     assert list(seen.values()) == ["unset"]
 
 
+@pytest.mark.slow
 def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
     """In a process that has not imported distributed yet, leaving the block must not drop its defaults
     (the second classification of a run once failed with KeyError: 'comm')."""

@@ -60,6 +60,7 @@ def test_classify_csv_writes_a_probability_column_per_theme(trained, tmp_path):
     assert df.loc[2, "text"].startswith("'=HYPERLINK")  # a spreadsheet will not run it
 
 
+@pytest.mark.slow
 def test_classify_without_text_column_names_the_columns(trained, tmp_path):
     inp = tmp_path / "bad.csv"
     inp.write_text("body,id\nsome passage,1\n")
@@ -70,6 +71,7 @@ def test_classify_without_text_column_names_the_columns(trained, tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.slow
 def test_classify_before_any_model_says_how_to_get_one(settings, tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("text\nhello\n")
@@ -84,6 +86,7 @@ def test_crawl_with_unparseable_sources_file(settings, tmp_path):
     assert "is not valid YAML at line" in _error_line(proc)
 
 
+@pytest.mark.slow
 def test_trends_on_an_empty_store(trained):
     proc = run_cli(trained, "trends", check_rc=1)
     assert "holds no passages yet" in _error_line(proc)
@@ -101,6 +104,7 @@ def test_trends_rebuilds_the_tables_and_says_where(demo_corpus):
     assert str(demo_corpus.output(THEME_SPIKES)) in out and str(demo_corpus.output(TRENDS_REPORT)) in out
 
 
+@pytest.mark.slow
 def test_models_lists_the_current_version(trained):
     proc = run_cli(trained, "models", check_rc=0)
     assert proc.stdout.startswith("* v") and "macro-F1" in proc.stdout

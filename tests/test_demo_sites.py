@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
+import pytest
 from policytrends.demo_sites import DemoSites, server
 from policytrends.demo_sites.content import load_articles
 
@@ -17,6 +18,7 @@ def _get(url: str, etag: str | None = None):
         return exc.code, exc.headers.get("ETag"), b""
 
 
+@pytest.mark.slow
 def test_pdf_report_304_without_rendering():
     reports = [a for a in load_articles("caldera") if a.format == "pdf"][:2]
     assert len(reports) == 2

@@ -8,23 +8,20 @@ only the long-cell case waits for the session's trained model.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from policytrends.models.encoder import MAX_CHARS
 
+from tests.helpers import TASK, label_studio_shapes, read_only_folder
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # a case that hangs fails instead of holding the suite
-TASK = {"id": 7, "data": {"text": "Intruders planted malware in the regional power grid."},
-        "annotations": [{"result": [{"value": {"choices": ["cyber"]}}]}]}
 
 
 def cli(settings, *args, env=None, timeout=TIMEOUT):
@@ -66,22 +63,11 @@ def test_bad_settings_stop_config_with_one_line(settings, tmp_path, env, file_by
 
 
 # --------------------------------------------------------------------------- item 7: label and input files
-def _label_studio_shapes(tmp_path) -> dict[str, Path]:
-    shapes = {
-        "tasks.json": {"tasks": [TASK]},
-        "by-id.json": {"7": TASK, "8": {**TASK, "id": 8, "data": {"text": "Missile defence radars were moved east."}}},
-        "one-task.json": TASK,
-        "keyed-numbers.json": {f"passage-{i}": i for i in range(1510)},
-    }
-    for name, data in shapes.items():
-        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
-    return {name: tmp_path / name for name in shapes}
-
-
+@pytest.mark.slow
 def test_label_studio_dicts_are_read_as_tasks_or_refused_in_one_line(settings, tmp_path):
     from policytrends.models.labels import read_labels
 
-    files = _label_studio_shapes(tmp_path)
+    files = label_studio_shapes(tmp_path)
     assert read_labels(files["tasks.json"])["text"].tolist() == [TASK["data"]["text"]]
     assert len(read_labels(files["by-id.json"])) == 2
     assert read_labels(files["one-task.json"])["labels"].tolist() == [["cyber"]]
@@ -94,6 +80,7 @@ def test_label_studio_dicts_are_read_as_tasks_or_refused_in_one_line(settings, t
     assert "fewer than 10 positive examples: {'cyber': 1}" in line, line
 
 
+@pytest.mark.slow
 def test_latin1_files_name_the_line_and_say_save_as_utf8(settings, tmp_path):
     latin = tmp_path / "labels.csv"
     latin.write_bytes("text,labels\nThe grid was hacked.,cyber\nLa d\xe9fense antimissile,bmd\n".encode("latin-1"))
@@ -105,25 +92,7 @@ def test_latin1_files_name_the_line_and_say_save_as_utf8(settings, tmp_path):
 
 
 # --------------------------------------------------------------------------- item 6: output paths
-@contextmanager
-def read_only_folder(path: Path):
-    """A folder nobody may write in: permission bits, or for root (who ignores them) the immutable flag."""
-    path.mkdir()
-    if os.geteuid() != 0:
-        path.chmod(0o555)
-        try:
-            yield path
-        finally:
-            path.chmod(0o755)
-        return
-    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
-        pytest.skip("running as root where the immutable flag cannot be set: no read-only folder to test with")
-    try:
-        yield path
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
-
-
+@pytest.mark.slow
 def test_unwritable_outputs_are_refused_before_any_work(settings, tmp_path):
     passages = tmp_path / "passages.csv"
     pd.DataFrame({"text": ["Intruders planted malware in the regional power grid."]}).to_csv(passages, index=False)

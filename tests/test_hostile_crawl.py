@@ -25,7 +25,7 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
 
-from tests.hostile_site import ESCAPES, OtherService, RouteSite, escape_routes
+from tests.hostile_site import CLI_CASES, COMMANDS, ESCAPES, HOSTILE_FILES, OtherService, RouteSite, alias_bomb, escape_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +121,7 @@ def test_redirects_and_meta_refreshes_to_another_port_are_refused_and_counted(se
     assert any("redirect(s) to other sites not followed" in w for w in report.warnings)
 
 
+@pytest.mark.slow
 def test_a_link_to_another_port_is_not_followed_at_all(settings, tmp_path):
     """A link (not a redirect) out of the origin is not the source's: never requested, so nothing to refuse."""
     other = OtherService()
@@ -134,37 +135,13 @@ def test_a_link_to_another_port_is_not_followed_at_all(settings, tmp_path):
 
 
 # --------------------------------------------------------------------------- sources files that attack the loader
-def _alias_bomb(levels: int) -> str:
-    lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
-    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
-    return "\n".join(lines) + (f"\nsources:\n  - name: bomb\n    title: *l{levels}\n"
-                               "    discovery: {feed: ['https://example.org/feed']}\n    article_patterns: ['^/a/']\n")
-
-
-HOSTILE_FILES = {
-    "alias-bomb-9": (_alias_bomb(9), "aliases (*name) are expanded"),
-    "alias-bomb-7": (_alias_bomb(7), "aliases (*name) are expanded"),
-    "nested-brackets": ("[" * 20_000 + "]" * 20_000 + "\n", "nested more than 64 deep"),
-    "nested-mappings": ("{a: " * 20_000 + "1" + "}" * 20_000 + "\n", "nested more than 64 deep"),
-    "self-alias": ("sources: &s [*s]\n", "alias names the list or mapping it is inside"),
-    "title-list": ("sources:\n  - name: x\n    title: [a, b]\n    discovery: {feed: ['https://example.org/f']}\n"
-                   "    article_patterns: [a]\n", "'title' must be a string"),
-    "huge-quoted-value": ("sources:\n  - name: x\n    discovery: {feed: ['https://example.org/f']}\n    article_patterns: [a]\n"
-                          f"    politeness: {{timeout: '{'9' * 1_000_000}'}}\n", "politeness.timeout must be"),
-}
-
-
 def test_the_alias_bomb_is_small():
-    assert len(_alias_bomb(9).encode()) < 700  # the point of a bomb: a few hundred bytes
+    assert len(alias_bomb(9).encode()) < 700  # the point of a bomb: a few hundred bytes
 
 
-COMMANDS = {"sources-check": ["sources", "check"], "crawl": ["crawl", "--sources"], "run": ["run", "--sources"]}
-# `run` imports Prefect (5 s): the two bombs of the issue are enough to show it refuses before starting it.
-CLI_CASES = [(case, cmd) for case in sorted(HOSTILE_FILES) for cmd in ("sources-check", "crawl")] + [
-    ("alias-bomb-9", "run"), ("nested-brackets", "run")]
-
-
-@pytest.mark.parametrize(("case", "command"), CLI_CASES, ids=[f"{case}-{cmd}" for case, cmd in CLI_CASES])
+# `sources check` starts in a fraction of a second; `crawl` and `run` import Scrapy or Prefect first (seconds): slow.
+@pytest.mark.parametrize(("case", "command"), [
+    pytest.param(case, cmd, id=f"{case}-{cmd}", marks=() if cmd == "sources-check" else pytest.mark.slow) for case, cmd in CLI_CASES])
 def test_hostile_sources_files_end_in_one_line_errors_quickly(settings, tmp_path, case, command):
     text, expected = HOSTILE_FILES[case]
     path = tmp_path / f"{case}.yaml"

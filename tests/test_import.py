@@ -75,6 +75,7 @@ def test_import_round_trip_and_a_second_import_adds_nothing(settings, tmp_path, 
     assert store.count("documents") == 3
 
 
+@pytest.mark.slow
 def test_import_cli_segments_and_says_what_next(settings, tmp_path):
     path = tmp_path / "articles.jsonl"
     _write_jsonl(path, ARTICLES)
@@ -88,6 +89,7 @@ def test_import_cli_segments_and_says_what_next(settings, tmp_path):
     assert "backfill" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_bad_rows_are_named_and_the_others_imported(settings, tmp_path):
     path = tmp_path / "articles.jsonl"
     good = ARTICLES[0]
@@ -122,6 +124,7 @@ def test_bad_rows_are_named_and_the_others_imported(settings, tmp_path):
     assert CorpusStore(settings.db_url).count("documents") == 2
 
 
+@pytest.mark.slow
 def test_unknown_format_and_missing_columns_are_one_line_errors(settings, tmp_path):
     xlsx = tmp_path / "articles.xlsx"
     xlsx.write_bytes(b"PK\x03\x04")

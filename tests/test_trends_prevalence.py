@@ -41,6 +41,7 @@ def _simulate(periods: int, seed: int, heldout: tuple[int, int] = (150, 600)):
     return pp, docs, realised, rates
 
 
+@pytest.mark.slow
 def test_corrected_prevalence_is_closer_to_the_truth_and_inside_the_interval():
     hits = total = 0
     raw_error = corrected_error = 0.0
@@ -57,6 +58,7 @@ def test_corrected_prevalence_is_closer_to_the_truth_and_inside_the_interval():
     assert hits / total >= 0.90, hits / total
 
 
+@pytest.mark.slow
 def test_interval_holds_with_a_small_validation_set():
     # 20 held-out positives: the rates themselves are uncertain, and the interval says so.
     hits = total = 0
