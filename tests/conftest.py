@@ -187,3 +187,16 @@ def make_site():
     yield make
     for s in sites:
         s.close()
+
+
+# A test that needs the trained seed model, the classified demo corpus or the Prefect harness is
+# slow whatever its own body does (when it runs first it pays minutes of training, a crawl or a
+# 15 s server start), so it is marked slow here too: `make test-fast` never trains a model.
+SLOW_FIXTURES = {"seed_registry", "demo_state", "prefect_harness"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
