@@ -73,13 +73,23 @@ META = (
         ("2016/03/04", date(2016, 3, 4)),
         ("Posted on May 1, 2020 by the editors", date(2020, 5, 1)),
         ("By A. Writer | Published 14 March 2017", date(2017, 3, 14)),
+        # The sources' other languages: German, Spanish, French, Dutch, Italian, Portuguese.
+        ("Stand: 20. März 2021, 15:00 Uhr", date(2021, 3, 20)),
+        ("Mär 27, 2018", date(2018, 3, 27)),
+        ("Publicado el 4 de mayo de 2020", date(2020, 5, 4)),
+        ("Mis à jour le 1er avril 2020", date(2020, 4, 1)),
+        ("5 août 2019", date(2019, 8, 5)),
+        ("14 mei 2020", date(2020, 5, 14)),
+        ("3 dicembre 2019", date(2019, 12, 3)),
+        ("12 de outubro de 2022", date(2022, 10, 12)),
     ],
 )
 def test_parse_date_formats(text, expected):
     assert parse_date(text, today=TODAY) == expected
 
 
-@pytest.mark.parametrize("text", [None, "", "no date here", "2016-13-01", "31 February 2016", "Smarch 4, 2016", "04/03/2016"])
+@pytest.mark.parametrize("text", [None, "", "no date here", "2016-13-01", "31 February 2016", "Smarch 4, 2016", "04/03/2016",
+                                  "version 2.4 March 2020", "Mairie 4 2016"])
 def test_parse_date_none(text):
     assert parse_date(text, today=TODAY) is None
 
@@ -301,7 +311,58 @@ def test_visible_byline_and_date():
     assert doc.title == "Visible Title"
     assert doc.authors == ["Carla Mendes", "David Ito"]
     assert doc.published == date(2017, 3, 14)
-    assert "htmldate" in doc.method  # htmldate reads the visible dateline; our own reading stands in when it finds none
+    assert doc.method.startswith("dateline")  # the short line under the headline
+
+
+def test_dateline_under_headline_beats_utc_timestamps():
+    # A US evening: the meta tag and JSON-LD carry the UTC time, already the next day; the
+    # page shows the local date under the headline, with the update after it.
+    ld = {"@type": "NewsArticle", "headline": "Coalitions and Costs", "datePublished": "2023-11-09T02:40:00Z"}
+    head = ld_script(ld) + '<meta property="article:published_time" content="2023-11-09T02:40:00+00:00">'
+    dateline = ('<div class="byline">By <a href="/people/ana-ruiz">Ana Ruiz</a></div>'
+                '<div class="dateline">Published <span>November 8, 2023 9:40pm EST</span> | Updated November 9, 2023 7:05am EST</div>')
+    doc = extract_html(page(head, article(extra=dateline)), today=TODAY)
+    assert doc.published == date(2023, 11, 8)
+    assert doc.method.startswith("dateline")
+
+
+def test_date_inside_a_sentence_under_the_headline_is_no_dateline():
+    # The event the article is about, written in its first paragraph: the meta tag decides.
+    sentence = ("<p>The ministers meet again on <strong>22 November 2023</strong> to settle the basing question, "
+                "and most delegations expect another delay.</p>")
+    doc = extract_html(page(META, article(extra=sentence)), today=TODAY)
+    assert doc.published == date(2015, 1, 5)
+
+
+def test_date_under_the_site_logo_heading_is_no_dateline():
+    # The logo is an <h1> too, with today's date beside it; the article's <h1> holds the title
+    # and has no dateline: the meta tag decides.
+    logo = '<header><h1><a href="/">Example Institute</a></h1><span class="today">Sunday, 30 June 2024</span></header>'
+    doc = extract_html(page(META, logo + article("Meta Title")), today=TODAY)
+    assert doc.published == date(2015, 1, 5)
+
+
+def test_new_year_with_a_time_of_day_is_a_date_not_a_year_guess():
+    # htmldate reads 1 January with a time from the meta tag: a real date, kept even though
+    # JSON-LD says otherwise (htmldate decides, as on any other day).
+    ld = {"@type": "Article", "headline": "Coalitions and Costs", "datePublished": "2023-06-05"}
+    head = ld_script(ld) + '<meta name="date" content="2024-01-01T09:30:00+01:00">'
+    doc = extract_html(page(head, article()), today=TODAY)
+    assert doc.published == date(2024, 1, 1)
+    assert doc.method.startswith("htmldate")
+
+
+def test_new_year_in_the_url_is_a_date_not_a_year_guess():
+    head = '<meta property="og:title" content="Outlook"><meta property="article:published_time" content="2024-12-31T23:40:00+00:00">'
+    doc = extract_html(page(head, article()), "https://blog.example/2025/01/01/outlook/", today=date(2025, 6, 1))
+    assert doc.published == date(2025, 1, 1)
+
+
+def test_year_alone_is_still_refused():
+    # A copyright year is all htmldate finds: its 1 January guess is not a publication date.
+    head = '<meta property="og:title" content="Undated"><meta itemprop="copyrightYear" content="2019">'
+    doc = extract_html(page(head, article()), today=TODAY)
+    assert doc.published is None
 
 
 def test_visible_date_in_hinted_element_minified():
