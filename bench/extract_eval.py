@@ -13,7 +13,9 @@ it is copied into the project.
   whitespace-normalised text is inside the output; a page the extractor drops (or crashes on)
   is scored as empty.
 - Publication dates: htmldate's evaluation sets (1,000 entries, 995 distinct pages, each with
-  its gold date): right when the date found is the gold date; no date is wrong.
+  its gold date): right when the date found is the gold date; no date is wrong. Also given for
+  two fixed halves of the set (by a hash of each page's file name): date rules are designed on
+  half A and kept only if they help on half B too.
 
 The project is called exactly as the crawler calls it: the bytes decoded with the encoding
 Scrapy gives the response (``decode_with``), then ``extract_html(text, url)``.
@@ -22,6 +24,7 @@ Scrapy gives the response (``decode_with``), then ``extract_html(text, url)``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -68,11 +71,23 @@ def load_body_set(data: Path) -> list[tuple[str, dict, bytes]]:
     return out
 
 
-def load_date_set(data: Path) -> list[tuple[str, str, bytes]]:
+def _date_gold(data: Path) -> dict[str, dict]:
     tests = data / "htmldate" / "tests"
     gold: dict[str, dict] = {}
     for name in ("eval_mediacloud_2020.json", "eval_default.json"):  # htmldate's order: a later entry wins
         gold.update(json.loads((tests / name).read_text(encoding="utf-8")))
+    return gold
+
+
+def date_halves(data: Path) -> dict[str, str]:
+    """Each date-set URL's half, "A" or "B", by a fixed hash of its page's file name: date rules
+    are designed on half A and kept only if they help on half B too (against overfitting)."""
+    return {url: "AB"[hashlib.sha256(entry["file"].encode()).digest()[0] % 2] for url, entry in _date_gold(data).items()}
+
+
+def load_date_set(data: Path) -> list[tuple[str, str, bytes]]:
+    tests = data / "htmldate" / "tests"
+    gold = _date_gold(data)
     out = []
     for url in sorted(gold):
         path = find(tests, ("test_set", "cache", "eval"), gold[url]["file"])
@@ -151,14 +166,20 @@ class Dates:
         self.right = self.none = self.pages = 0
         self.seconds = 0.0
         self.wrong: list[tuple[str, str, str | None]] = []
+        self.by_half: Counter = Counter()  # ("A", True): pages of half A dated right
 
-    def add(self, url: str, gold: str, found: str | None, seconds: float) -> None:
+    def add(self, url: str, gold: str, found: str | None, seconds: float, half: str = "A") -> None:
         self.pages += 1
         self.seconds += seconds
         self.right += found == gold
         self.none += found is None
+        self.by_half[half, found == gold] += 1
         if found != gold:
             self.wrong.append((url, gold, found))
+
+    def half(self, name: str) -> str:
+        pages = self.by_half[name, True] + self.by_half[name, False]
+        return f"{100 * self.by_half[name, True] / pages:.1f}% of {pages}" if pages else "-"
 
 
 def timed(fn, *args):
@@ -199,6 +220,7 @@ def run(data: Path, limit: int | None, show_dropped: bool, show_wrong: bool) -> 
 
     body_set = {url: gold for url, gold, _ in load_body_set(data)[:limit]}
     date_set = {url: gold for url, gold, _ in load_date_set(data)[:limit]}
+    halves = date_halves(data)
     crashes: Counter = Counter()
 
     def value(runner: str, out):
@@ -223,9 +245,9 @@ def run(data: Path, limit: int | None, show_dropped: bool, show_wrong: bool) -> 
         _, found, why = value("project", out)
         if why:
             date_dropped[why] += 1
-        our_dates.add(url, date_set[url], found, seconds)
+        our_dates.add(url, date_set[url], found, seconds, halves[url])
     for url, out, seconds in fresh("htmldate", "dates"):
-        hd_dates.add(url, date_set[url], value("htmldate", out), seconds)
+        hd_dates.add(url, date_set[url], value("htmldate", out), seconds, halves[url])
 
     def f1(b: Body) -> str:
         f, p, r = b.scores()
@@ -244,6 +266,8 @@ def run(data: Path, limit: int | None, show_dropped: bool, show_wrong: bool) -> 
     print(f"| publication date right | {right(our_dates)} | | {right(hd_dates)} |")
     print(f"| time per page | {ms(ours.seconds, ours.pages)} (dates set: {ms(our_dates.seconds, our_dates.pages)}) "
           f"| {ms(theirs.seconds, theirs.pages)} | {ms(hd_dates.seconds, hd_dates.pages)} |")
+    print(f"| dates right, half A / half B | {our_dates.half('A')} / {our_dates.half('B')} | | "
+          f"{hd_dates.half('A')} / {hd_dates.half('B')} |")
     print(f"\nproject dropped {sum(ours.dropped.values())} of {ours.pages} body-set pages: "
           + (", ".join(f"{k} {v}" for k, v in ours.dropped.most_common()) or "none"))
     print(f"project dropped {sum(date_dropped.values())} of {our_dates.pages} date-set pages: "
