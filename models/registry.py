@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from policytrends.models.classifier import ThemeClassifier
 from policytrends.models.encoder import WEIGHTS_SHA256
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.files import write_text_atomic
 
 HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick
 
@@ -104,14 +104,10 @@ class Registry:
             )
         return cur
 
+    def resolve(self, version: str | None) -> ModelVersion:
+        """The named version, or the current one when ``version`` is empty (a command's ``--model`` left out)."""
+        return self.get(version) if version else self.require_current()
+
     def promote(self, version: str) -> None:
         self.get(version)
-        tmp = self.pointer.with_suffix(".tmp")
-        tmp.write_text(version + "\n", encoding="utf-8")
-        os.replace(tmp, self.pointer)  # atomic: readers see the old or the new pointer, never half
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+        write_text_atomic(self.pointer, version + "\n")  # readers see the old or the new pointer, never half

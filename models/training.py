@@ -15,10 +15,11 @@ from policytrends.models import labels as L
 from policytrends.models.baselines import KeywordMatcher, TfidfBaseline
 from policytrends.models.classifier import ThemeClassifier
 from policytrends.models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder, provenance
-from policytrends.models.registry import HELDOUT_FILE, Registry, write_json_atomic
+from policytrends.models.registry import HELDOUT_FILE, Registry
 from sklearn.metrics import precision_recall_fscore_support
 
 from policytrends.faults import checkpoint
+from policytrends.files import write_json_atomic
 
 log = logging.getLogger("policytrends.models")
 

@@ -142,7 +142,7 @@ def cmd_classify(args, settings: Settings) -> int:
         raise PolicyTrendsError(f"{inp} has no 'text' column; found columns {shown_columns(df.columns)} "
                                 "(rename the passage column to 'text')")
     registry = Registry(settings.registry_dir)
-    model = registry.get(args.model) if args.model else registry.require_current()
+    model = registry.resolve(args.model)
     tagged = tag_frame(df, model)
     if out.suffix.lower() == ".csv":
         write_csv_atomic(tagged, out)
@@ -218,7 +218,7 @@ def cmd_evaluate(args, settings: Settings) -> int:
     from policytrends.models.training import baseline_metrics, evaluate, format_comparison, format_metrics
 
     registry = Registry(settings.registry_dir)
-    model = registry.get(args.model) if args.model else registry.require_current()
+    model = registry.resolve(args.model)
     if args.labels is None and not args.heldout:
         raise PolicyTrendsError("evaluate needs labelled passages: --labels FILE, or --heldout for the model's own held-out set")
     if args.labels is not None and args.heldout:
@@ -336,7 +336,7 @@ def cmd_backfill(args, settings: Settings) -> int:
     if since > until:
         raise PolicyTrendsError(f"--since {since} is after --until {until}; give the earlier date first")
     registry = Registry(settings.registry_dir)
-    model = registry.get(args.model) if args.model else registry.require_current()  # a clear error before Prefect starts
+    model = registry.resolve(args.model)  # a clear error before Prefect starts
     from policytrends.flows.backfill import backfill
 
     _outputs_writable(settings)

@@ -99,7 +99,7 @@ def classify_step(settings: Settings, model_version: str | None = None) -> dict:
     from policytrends.models.tagging import classify_store
 
     registry = Registry(settings.registry_dir)
-    model = registry.get(model_version) if model_version else registry.require_current()
+    model = registry.resolve(model_version)
     counts = classify_store(CorpusStore(settings.db_url), model)
     log.info("classify: %d new passages tagged by %s", counts["passages_classified"], model.version)
     return {**counts, "model_version": model.version}
@@ -111,7 +111,7 @@ def aggregate_step(settings: Settings, model_version: str | None = None) -> dict
     from policytrends.trends.build import build_outputs
 
     registry = Registry(settings.registry_dir)
-    model = registry.get(model_version) if model_version else registry.require_current()
+    model = registry.resolve(model_version)
     summary = build_outputs(CorpusStore(settings.db_url), {**model.info, "version": model.version}, settings.outputs_dir)
     log.info("aggregate: %d monthly rows, %d spikes; tables, charts and report in %s (%d prediction rows read from the store)",
              summary["rows"], summary["spikes"], settings.outputs_dir, summary["prediction_rows_read"])

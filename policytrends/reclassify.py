@@ -30,7 +30,7 @@ def backfill_classify_step(settings: Settings, since, until, model_version: str 
     if since > until:
         raise PolicyTrendsError(f"--since {since} is after --until {until}; give the earlier date first")
     registry = Registry(settings.registry_dir)
-    model = registry.get(model_version) if model_version else registry.require_current()
+    model = registry.resolve(model_version)
     store = CorpusStore(settings.db_url)
     segment_store(store)  # imported or updated documents not cut into passages yet
     todo = store.passages_in_date_range(since, until)

@@ -27,6 +27,18 @@ def test_registry_versions_cannot_point_outside_the_registry(tmp_path, name):
         registry.current()
 
 
+def test_resolve_is_the_named_version_else_the_current_one(tmp_path, seed_registry):
+    registry = Registry(tmp_path / "empty")
+    with pytest.raises(PolicyTrendsError, match="no trained model"):
+        registry.resolve(None)
+    registry = Registry(seed_registry)
+    current = registry.require_current().version
+    assert registry.resolve(None).version == registry.resolve("").version == current
+    assert registry.resolve(current).version == current
+    with pytest.raises(PolicyTrendsError, match="not found"):
+        registry.resolve("v-does-not-exist")
+
+
 def test_sql_is_never_built_from_strings():
     """Every query goes through SQLAlchemy expressions with bound parameters; raw SQL is constant."""
     formatted = re.compile(r"(execute|exec_driver_sql|text)\(\s*(f[\"']|[\"'][^\"']*[\"']\s*(%|\.format|\+))")
