@@ -165,9 +165,24 @@ def flow_api(settings: Settings) -> Iterator[str]:
         timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), SERVER_START_TIMEOUT)
         _wait_until_up(proc, api_url, timeout, f"set {API_ENV} to a running server (`prefect server start`) instead")
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            yield api_url
+            try:
+                yield api_url
+            finally:
+                _send_pending_logs()
     finally:
         _stop(proc, timeout=10)
+
+
+def _send_pending_logs() -> None:
+    """Send the run's last log lines to the API while the server is still up.
+
+    Prefect sends logs in the background; left to its exit hook, a loaded machine sends them
+    after the temporary server has stopped, and the run ends with "Error logging to API".
+    """
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(Exception):  # a log line lost is no reason to fail a finished run
+        APILogWorker.drain_all(timeout=10, at_exit=False)
 
 
 def _schedule(settings: Settings):
