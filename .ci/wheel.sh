@@ -8,12 +8,18 @@ python="${PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# Installing prints pages of setuptools and index notices: keep them in a log, shown if a step fails.
+quiet() { "$@" >>"$work/install.log" 2>&1 || { cat "$work/install.log"; echo "error: failed: $*"; exit 1; }; }
+
+# The wheel is built from a copy of the tracked files, so the checkout gets no build/ folder.
+mkdir "$work/src"
+(cd "$repo" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$work/src"
 "$python" -m venv "$work/venv"
 bin="$work/venv/bin"
-"$bin/python" -m pip install --quiet --upgrade pip
-"$bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$repo"
-"$bin/python" -m pip install --quiet -c "$repo/constraints.txt" torch==2.13.0
-"$bin/python" -m pip install --quiet -c "$repo/constraints.txt" "$work"/dist/policytrends-*.whl
+quiet "$bin/python" -m pip install --upgrade pip
+quiet "$bin/python" -m pip wheel --no-deps --wheel-dir "$work/dist" "$work/src"
+quiet "$bin/python" -m pip install -c "$repo/constraints.txt" torch==2.13.0
+quiet "$bin/python" -m pip install -c "$repo/constraints.txt" "$work"/dist/policytrends-*.whl
 
 mkdir "$work/analyst" && cd "$work/analyst"
 "$bin/policytrends" --version
