@@ -437,34 +437,6 @@ class CorpusStore:
             conn.execute(self._insert(embeddings).on_conflict_do_nothing(), payload)
 
     # --- reads for aggregation -------------------------------------------------------------
-    def prediction_frame(self, model_version: str):
-        """One row per (passage, theme): the columns aggregation needs, as a pandas DataFrame."""
-        import pandas as pd
-
-        stmt = (
-            sa.select(
-                passages.c.id.label("passage_id"),
-                documents.c.id.label("document_id"),
-                documents.c.source,
-                documents.c.published,
-                predictions.c.theme,
-                predictions.c.probability,
-                predictions.c.label,
-            )
-            .select_from(
-                passages.join(documents, passages.c.document_id == documents.c.id).join(
-                    predictions, predictions.c.text_hash == passages.c.text_hash
-                )
-            )
-            .where(predictions.c.model_version == model_version)
-        )
-        with self.engine.connect() as conn:
-            return pd.read_sql(stmt, conn)
-
-    def model_versions_with_predictions(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(sa.select(predictions.c.model_version).distinct())]
-
     def source_counts(self) -> dict[str, dict[str, int]]:
         """Documents and passages per source."""
         stmt = (

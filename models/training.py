@@ -405,7 +405,3 @@ def _cached_embedder(store=None):
         return np.stack([_EMBEDDINGS[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     return embed
-
-
-def load_info(folder: Path) -> dict:
-    return json.loads((folder / "model.json").read_text(encoding="utf-8"))

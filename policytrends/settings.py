@@ -87,7 +87,7 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("timezone", "timezone", False, "IANA time zone the schedule is read in"),
     Key("registry", "registry_override", True, "model registry folder (default: registry/ in home)"),
     Key("outputs", "outputs_dir", True, "folder for trend tables, charts and the report"),
-    # Scale-out (issue 5): how many processes crawl, and whether classification fans out over Dask.
+    # Scale-out: how many processes crawl, and whether classification fans out over Dask.
     Key("crawl_processes", "crawl_processes", False, "crawler processes; the sources are shared out between them"),
     Key("classify_workers", "classify_workers", False,
         "1: classify in the flow's process; 2 or more: batches on a local Dask cluster of that many workers"),

@@ -117,7 +117,6 @@ def test_old_store_is_upgraded_on_open_and_keeps_every_row(store_url, pre_migrat
     # The upgraded store works as a store: it knows its documents, and new ones get new ids.
     assert store.count("documents") == 3
     assert store.content_hash_owner("y", f"{2:064d}") == "https://x.example/a/2"
-    assert len(store.prediction_frame("v1")) == 24
     assert store.passages_without_predictions("v1") == []
     doc = Document(url="https://x.example/a/9", canonical_url="https://x.example/a/9", source="x", title="New",
                    authors=[], published=None, body="new body", content_hash="9" * 64, content_type="text/html",
