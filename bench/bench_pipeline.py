@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policytrends.settings import RUN_MANIFEST  # noqa: E402
+from policytrends.manifest import RUN_MANIFEST  # noqa: E402
 
 
 def run_once(home: Path, outputs: Path) -> tuple[float, dict]:

@@ -13,9 +13,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
-from policytrends.manifest import build_manifest, format_summary, manifest_markdown, write_manifest
+from policytrends.manifest import RUN_MANIFEST, build_manifest, format_summary, manifest_markdown, write_manifest
 from policytrends.runlock import flow_lock
-from policytrends.settings import RUN_MANIFEST, Settings
+from policytrends.settings import Settings
 
 # Crawl tasks retry a failed crawler process with backoff (a site or the network back after a while);
 # a bad sources file is not retried: waiting does not fix it.

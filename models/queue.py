@@ -28,6 +28,11 @@ POOL_FACTOR = 10   # candidates considered per requested passage
 RELEVANCE = 0.7    # weight of uncertainty against novelty in the greedy pick
 NEAR_DUPLICATE = 0.95  # cosine similarity above which a passage counts as a copy of a pick
 
+# `policytrends label-queue`: passages to label, for a spreadsheet and for Label Studio.
+LABEL_QUEUE_CSV = "label_queue.csv"
+LABEL_QUEUE_LABEL_STUDIO = "label_queue_labelstudio.json"
+LABEL_STUDIO_CONFIG = "label_studio_config.xml"
+
 
 def _frame(store: CorpusStore, model: ModelVersion) -> pd.DataFrame:
     stmt = (

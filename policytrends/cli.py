@@ -194,9 +194,9 @@ def cmd_retrain(args, settings: Settings) -> int:
 
 def cmd_label_queue(args, settings: Settings) -> int:
     from policytrends.corpus.store import CorpusStore
-    from policytrends.models.queue import write_queue
+    from policytrends.models.labels import SEED_LABELS
+    from policytrends.models.queue import LABEL_QUEUE_CSV, LABEL_QUEUE_LABEL_STUDIO, LABEL_STUDIO_CONFIG, write_queue
     from policytrends.models.registry import Registry
-    from policytrends.settings import LABEL_QUEUE_CSV, LABEL_QUEUE_LABEL_STUDIO, LABEL_STUDIO_CONFIG
 
     out = Path(args.output_dir) if args.output_dir else settings.outputs_dir
     check_writable(out, "output folder", "give -o a folder you can write in" if args.output_dir else
@@ -206,7 +206,7 @@ def cmd_label_queue(args, settings: Settings) -> int:
                         out / LABEL_QUEUE_LABEL_STUDIO, out / LABEL_STUDIO_CONFIG)
     print(f"{len(queue)} passages to label (model {model.version}, mean uncertainty {queue['uncertainty'].mean():.2f}):")
     print(f"  {out / LABEL_QUEUE_CSV}: correct the 'labels' column (themes joined by ';', empty for none), then")
-    print(f"      policytrends train --labels models/seed/seed_labels.jsonl --labels {out / LABEL_QUEUE_CSV}")
+    print(f"      policytrends train --labels {SEED_LABELS} --labels {out / LABEL_QUEUE_CSV}")
     print(f"  {out / LABEL_QUEUE_LABEL_STUDIO}: import into Label Studio with the interface in {out / LABEL_STUDIO_CONFIG};")
     print("      export as JSON and pass the export to `policytrends train --labels`")
     return 0
@@ -243,7 +243,7 @@ def cmd_evaluate(args, settings: Settings) -> int:
 
 def cmd_trends(args, settings: Settings) -> int:
     from policytrends import pipeline
-    from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
+    from policytrends.trends.outputs import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
 
     _outputs_writable(settings)
     summary = pipeline.aggregate_step(settings)

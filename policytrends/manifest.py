@@ -10,9 +10,13 @@ import logging
 from pathlib import Path
 
 from policytrends.files import write_json_atomic
-from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT, Settings
+from policytrends.settings import Settings
+from policytrends.trends.outputs import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
 
 log = logging.getLogger("policytrends")
+
+# What every nightly run did (run id, times, model, counts per stage and source, warnings); written atomically.
+RUN_MANIFEST = "run_manifest.json"
 
 
 def format_summary(summary: dict, settings: Settings) -> str:

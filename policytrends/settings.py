@@ -24,33 +24,6 @@ from pathlib import Path
 
 from policytrends.errors import PolicyTrendsError, require_extra
 
-# Output file names: part of the contract with analysts (see outputs/README.md).
-THEME_TRENDS_MONTHLY = "theme_trends_monthly.csv"
-THEME_TRENDS_WEEKLY = "theme_trends_weekly.csv"
-THEME_SPIKES = "theme_spikes.csv"
-THEME_COOCCURRENCE = "theme_cooccurrence.csv"
-THEME_EVIDENCE = "theme_evidence.csv"
-SOURCE_COVERAGE = "source_coverage.csv"
-# The same tables as Parquet (typed columns, no spreadsheet quoting), for pandas, Arrow, DuckDB.
-THEME_TRENDS_MONTHLY_PARQUET = "theme_trends_monthly.parquet"
-THEME_TRENDS_WEEKLY_PARQUET = "theme_trends_weekly.parquet"
-THEME_SPIKES_PARQUET = "theme_spikes.parquet"
-THEME_COOCCURRENCE_PARQUET = "theme_cooccurrence.parquet"
-THEME_EVIDENCE_PARQUET = "theme_evidence.parquet"
-SOURCE_COVERAGE_PARQUET = "source_coverage.parquet"
-THEME_SHARE_CHART = "theme_share_yearly.png"
-THEME_SHARE_BY_SOURCE_CHART = "theme_share_by_source.png"
-THEME_SHARE_RECENT_CHART = "theme_share_recent.png"
-TRENDS_REPORT = "report.html"
-# What every nightly run did (run id, times, model, counts per stage and source, warnings); written atomically.
-RUN_MANIFEST = "run_manifest.json"
-# `policytrends label-queue`: passages to label, for a spreadsheet and for Label Studio.
-LABEL_QUEUE_CSV = "label_queue.csv"
-LABEL_QUEUE_LABEL_STUDIO = "label_queue_labelstudio.json"
-LABEL_STUDIO_CONFIG = "label_studio_config.xml"
-# Columnar snapshot of one model version's predictions, so a run reads only new ones from the store.
-PREDICTION_SNAPSHOTS = ".prediction_snapshots"
-
 # In the state folder: who is running the pipeline now (see policytrends/runlock.py).
 RUN_LOCK = "run.lock"
 

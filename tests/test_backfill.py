@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 from policytrends.corpus.store import CorpusStore, predictions
 from policytrends.models.registry import Registry
-
-from policytrends.settings import THEME_TRENDS_MONTHLY
+from policytrends.trends.outputs import THEME_TRENDS_MONTHLY
 
 pytestmark = pytest.mark.slow
 

@@ -94,7 +94,7 @@ def test_trends_on_an_empty_store(trained):
 
 @pytest.mark.slow
 def test_trends_rebuilds_the_tables_and_says_where(demo_corpus):
-    from policytrends.settings import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
+    from policytrends.trends.outputs import THEME_SPIKES, THEME_TRENDS_MONTHLY, TRENDS_REPORT
 
     monthly = demo_corpus.output(THEME_TRENDS_MONTHLY)
     monthly.unlink()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from policytrends.demo_sites.content import SITES, load_articles
+from policytrends.trends.outputs import THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
 
 from policytrends.errors import PolicyTrendsError
-from policytrends.settings import RUN_MANIFEST, THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
+from policytrends.manifest import RUN_MANIFEST
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,7 @@ from policytrends.models.encoder import encode_cached
 from policytrends.models.labels import SEED_LABELS
 from policytrends.models.queue import build_queue, label_studio_config, label_studio_tasks
 from policytrends.models.registry import Registry
-
-from policytrends.settings import THEME_TRENDS_MONTHLY
+from policytrends.trends.outputs import THEME_TRENDS_MONTHLY
 
 pytestmark = pytest.mark.slow
 ENERGY = ("natural gas", "lng", "pipeline gas", "oil", "crude", "energy", "electricity", "power grid", "gas ",

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from policytrends.corpus.store import passages, predictions
 from policytrends.trends import charts
+from policytrends.trends import outputs as S
 from policytrends.trends.prevalence import error_rates
 from policytrends.trends.reading import (
     PassagePredictions,
@@ -40,7 +41,6 @@ from policytrends.trends.tables import (
     trend_table,
 )
 
-from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
 from policytrends.faults import checkpoint
 from policytrends.files import write_atomic, write_csv_atomic
