@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -227,19 +227,9 @@ class CorpusStore:
                     documents.c.canonical_url == doc.canonical_url
                 )
             ).first()
-            values = dict(
-                url=doc.url,
-                source=doc.source,
-                title=doc.title,
-                authors=json.dumps(doc.authors, ensure_ascii=False),
-                published=doc.published,
-                body=doc.body,
-                content_hash=doc.content_hash,
-                content_type=doc.content_type,
-                extraction_method=doc.extraction_method,
-                http_status=doc.http_status,
-                fetched_at=now,
-            )
+            # Every field of the document is a column of the same name; authors are stored as JSON.
+            values = {f.name: getattr(doc, f.name) for f in fields(doc) if f.name != "canonical_url"}
+            values.update(authors=json.dumps(doc.authors, ensure_ascii=False), fetched_at=now)
             if row is None:
                 stmt = self._insert(documents).values(
                     canonical_url=doc.canonical_url, first_seen_at=now, **values
