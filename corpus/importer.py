@@ -102,7 +102,7 @@ def _text(row: dict, column: str) -> str:
 
 def _date(raw: str) -> date | None:
     """ISO dates and date-times first, then the formats the crawler reads; None if empty."""
-    from policytrends.crawlers.extract import parse_date, plausible
+    from policytrends.corpus.dates import parse_date, plausible
 
     if not raw:
         return None

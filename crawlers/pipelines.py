@@ -10,15 +10,14 @@ from statistics import median
 
 from policytrends.corpus.hashing import content_hash
 from policytrends.corpus.store import CorpusStore, Document
+from policytrends.corpus.urls import canonicalize_url, rebase_url
 from policytrends.crawlers import STAT
 from policytrends.crawlers.extract import (
     ExtractionError,
-    canonicalize_url,
     charset_corrected,
     decode_with,
     extract_html,
     extract_pdf,
-    rebase_url,
 )
 from policytrends.crawlers.items import PageItem
 from scrapy.exceptions import DropItem

@@ -6,18 +6,17 @@ import json
 from datetime import date
 
 import pytest
+from policytrends.corpus.dates import parse_date
 from policytrends.corpus.hashing import content_hash
+from policytrends.corpus.urls import canonicalize_url, rebase_url
 from policytrends.crawlers.extract import (
     MIN_BODY_WORDS,
     ExtractionError,
-    canonicalize_url,
     count_words,
     decode_html,
     decode_with,
     extract_html,
     extract_pdf,
-    parse_date,
-    rebase_url,
 )
 
 TODAY = date(2024, 6, 30)

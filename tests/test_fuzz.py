@@ -17,17 +17,15 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+from policytrends.corpus.dates import EARLIEST, parse_date
 from policytrends.corpus.segment import MAX_WORDS, segment
+from policytrends.corpus.urls import canonicalize_url, clean_request_url
 from policytrends.crawlers.extract import (
-    EARLIEST,
     MIN_BODY_WORDS,
     ExtractionError,
-    canonicalize_url,
-    clean_request_url,
     decode_html,
     extract_html,
     extract_pdf,
-    parse_date,
 )
 from policytrends.crawlers.sources import load_sources
 from policytrends.models.labels import read_labels

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from policytrends.corpus.hashing import text_hash
+from policytrends.corpus.hashing import content_hash, text_hash
 from policytrends.corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store
 from policytrends.corpus.store import CorpusStore, Document
-from policytrends.crawlers.extract import content_hash
 
 
 def words(n: int, tag: str = "w") -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policytrends.corpus import urls
 from policytrends.corpus.urls import BadURLError, canonicalize_url
-from policytrends.crawlers import extract as crawler_extract
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -31,8 +29,3 @@ def test_canonical_keys(url, expected):
 def test_bad_urls_are_refused_with_our_error(url):
     with pytest.raises(BadURLError, match="not a valid URL"):
         canonicalize_url(url)
-
-
-def test_crawlers_extract_re_exports_the_same_functions():
-    for name in ("canonicalize_url", "clean_request_url", "rebase_url", "BadURLError", "TRACKING_PARAMS"):
-        assert getattr(crawler_extract, name) is getattr(urls, name)
