@@ -21,9 +21,9 @@ import pytest
 import sqlalchemy as sa
 from policytrends.corpus.hashing import text_hash
 from policytrends.corpus.store import CorpusStore, Document, documents
+from policytrends.trends import outputs as S
 from policytrends.trends.build import TABLES, build_outputs
 
-from policytrends import settings as S
 from policytrends.errors import PolicyTrendsError
 from tests.helpers import documented_columns
 

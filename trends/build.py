@@ -1,8 +1,10 @@
 """Rebuild every trend output from the store for one model version.
 
-``build_outputs`` is what the pipeline's aggregate step calls: it reads the store (only new
-predictions, see :mod:`trends.reading`), refuses to mix model versions, builds the tables,
-writes each as CSV and Parquet, draws the charts and writes ``report.html``.
+``build_outputs`` is what the pipeline's aggregate step calls. It asks
+:class:`trends.reading.StoreReader` (the one place that reads the store; it reads only new
+predictions and refuses to mix model versions) for frames, builds the tables from them,
+writes each as CSV and Parquet, draws the charts and writes ``report.html``. Nothing here
+touches the database: the tables, spikes, evidence, charts and report only take frames.
 """
 
 from __future__ import annotations
@@ -12,22 +14,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from policytrends.corpus.store import passages, predictions
 from policytrends.trends import charts
 from policytrends.trends import outputs as S
 from policytrends.trends.prevalence import error_rates
-from policytrends.trends.reading import (
-    PassagePredictions,
-    PredictionSnapshot,
-    document_details,
-    fetch_rows,
-    passage_texts,
-    paused_gc,
-    read_documents,
-)
+from policytrends.trends.reading import StoreReader
 from policytrends.trends.report import write_report
 from policytrends.trends.spikes import find_spikes
 from policytrends.trends.tables import (
@@ -56,71 +47,6 @@ TABLES = {
     "evidence": (S.THEME_EVIDENCE, S.THEME_EVIDENCE_PARQUET),
     "coverage": (S.SOURCE_COVERAGE, S.SOURCE_COVERAGE_PARQUET),
 }
-
-
-def _has_predictions(store, version: str) -> bool:
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(predictions.c.theme).where(predictions.c.model_version == version).limit(1)).first() is not None
-
-
-def _versions_of_unclassified(store, version: str) -> dict[str, int]:
-    """Other versions that classified the passages ``version`` has not, with passage counts."""
-    done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == version)
-    stmt = (sa.select(predictions.c.model_version, sa.func.count(sa.distinct(passages.c.id)))
-            .select_from(passages.join(predictions, predictions.c.text_hash == passages.c.text_hash))
-            .where(passages.c.text_hash.not_in(done)).group_by(predictions.c.model_version))
-    with store.engine.connect() as conn:
-        return dict(conn.execute(stmt).all())
-
-
-def read_predictions(store, version: str, themes: list[str], snapshot_dir: Path | None) -> tuple[PassagePredictions, int]:
-    """Every stored passage with the version's predictions for it; also how many prediction rows
-    were read from the store (the rest came from the snapshot).
-
-    Raises :class:`PolicyTrendsError` when some passages lack predictions by ``version``: a table
-    built from the others would silently leave them out, or mix in another version's labels.
-    """
-    snapshot = PredictionSnapshot(store, version, themes, snapshot_dir)
-    hashes, prob, label = snapshot.load()
-    found = _passages_with_predictions(store, hashes)
-    if found[3] and snapshot.used_cache:
-        # Passages the snapshot does not know: if the store was rebuilt behind its back, a full
-        # read puts it right before anything is refused.
-        log.warning("the prediction snapshot misses %d passages: reading every prediction of %s again", found[3], version)
-        snapshot = PredictionSnapshot(store, version, themes, snapshot_dir, trust_cache=False)
-        hashes, prob, label = snapshot.load()
-        found = _passages_with_predictions(store, hashes)
-    ids, docs, slots, missing = found
-    if missing:
-        total = missing + len(ids)
-        others = _versions_of_unclassified(store, version)
-        by = f"; they were classified by {', '.join(f'{v} ({n})' for v, n in sorted(others.items()))} only" if others else ""
-        raise PolicyTrendsError(
-            f"{missing} of {total} passages have no predictions by model {version}{by}. A trend table never mixes model "
-            f"versions, so none was written: classify them with {version} first (`policytrends run` does), then run "
-            "`policytrends trends`")
-    pp = PassagePredictions(ids, docs, prob[slots], label[slots], list(themes))
-    return pp, snapshot.rows_read
-
-
-def _passages_with_predictions(store, hashes: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(passage ids, document ids, snapshot slots) of stored passages whose text has predictions,
-    and how many passages have none."""
-    ids, docs, slots = [], [], []
-    missing = 0
-    stmt = sa.select(passages.c.id, passages.c.document_id, passages.c.text_hash)
-    with store.engine.connect() as conn, paused_gc():
-        for rows in fetch_rows(conn, stmt):
-            pid, did, h = zip(*rows, strict=True)
-            slot = hashes.get_indexer(np.asarray(h, dtype=object))
-            ok = slot >= 0
-            missing += int((~ok).sum())
-            ids.append(np.asarray(pid, np.int64)[ok])
-            docs.append(np.asarray(did, np.int64)[ok])
-            slots.append(slot[ok])
-    empty = np.zeros(0, np.int64)
-    return (np.concatenate(ids) if ids else empty, np.concatenate(docs) if docs else empty,
-            np.concatenate(slots) if slots else empty, missing)
 
 
 def _write(frame: pd.DataFrame, outputs_dir: Path, names: tuple[str, str]) -> None:
@@ -169,15 +95,16 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
         clock["started"] = time.perf_counter()
 
     outputs_dir = Path(outputs_dir)
-    if not _has_predictions(store, version):
-        if store.count("passages") == 0:
+    reader = StoreReader(store)
+    if not reader.has_predictions(version):
+        if reader.passage_count() == 0:
             raise PolicyTrendsError("the corpus store holds no passages yet: nothing to aggregate "
                                     "(run `policytrends crawl` or `policytrends run` first)")
         raise PolicyTrendsError(f"no predictions by model {version} in the store (run `policytrends run` to classify the passages)")
     themes = [str(t) for t in model["themes"]]
     rates, rate_warnings = error_rates(model, themes)
-    docs = read_documents(store)
-    pp, rows_read = read_predictions(store, version, themes, outputs_dir / S.PREDICTION_SNAPSHOTS if snapshot else None)
+    docs = reader.documents()
+    pp, rows_read = reader.predictions(version, themes, outputs_dir / S.PREDICTION_SNAPSHOTS if snapshot else None)
     warnings = _drop_future_dates(docs, now) + _undated_warnings(docs) + rate_warnings  # the corpus first, then the model
     lap("read")
     checkpoint("aggregate.read")
@@ -190,7 +117,7 @@ def build_outputs(store, model: dict, outputs_dir: Path, now: datetime | None = 
     spikes = pd.concat([find_spikes(weekly, "week"), find_spikes(monthly, "month")], ignore_index=True)
     lap("trend_tables")
     cand = evidence_candidates(pp, docs)
-    evidence = evidence_table(cand, docs, document_details(store, cand["document_id"]), passage_texts(store, cand["passage_id"]),
+    evidence = evidence_table(cand, docs, reader.document_details(cand["document_id"]), reader.passage_texts(cand["passage_id"]),
                               version)
     lap("evidence")
     tables = {

@@ -10,6 +10,10 @@ databases have no such order and are read in full on every run.
 
 Passages and documents are small per row and can change (a document updated upstream is cut
 into new passages), so they are read afresh each time, in chunks, as integer arrays.
+
+:class:`StoreReader` is the one place the trend outputs read the store: it hands out frames
+and arrays, and everything downstream (tables, spikes, evidence, charts, report) only takes
+those.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from policytrends.corpus.store import documents, passages, predictions
 
+from policytrends.errors import PolicyTrendsError
 from policytrends.files import write_atomic, write_json_atomic
 
 log = logging.getLogger("policytrends.trends")
@@ -107,56 +112,127 @@ def _is_sqlite(store) -> bool:
     return store.engine.dialect.name == "sqlite"
 
 
-# --------------------------------------------------------------------------- documents
-def read_documents(store) -> pd.DataFrame:
-    """Every document: ``document_id``, ``source``, ``published`` (datetime64, NaT if unknown),
-    ``first_seen_at`` and ``fetched_at`` (UTC, naive), ``passages`` (passages stored for it), and
-    ``canonical_url`` (the document's stable key: ids depend on the order documents were stored in)."""
-    names = ["document_id", "source", "published", "first_seen_at", "fetched_at", "canonical_url"]
-    stmt = sa.select(documents.c.id, documents.c.source, documents.c.published, documents.c.first_seen_at,
-                     documents.c.fetched_at, documents.c.canonical_url)
-    counts = sa.select(passages.c.document_id, sa.func.count()).group_by(passages.c.document_id)
-    with store.engine.connect() as conn, paused_gc():
-        # Raw driver values: dates arrive as ISO strings from SQLite and as date objects from
-        # PostgreSQL; pandas parses either, a column at a time.
-        frame = pd.concat([pd.DataFrame(rows, columns=names) for rows in fetch_rows(conn, stmt)] or [pd.DataFrame(columns=names)],
-                          ignore_index=True)
-        per_doc = dict(row for rows in fetch_rows(conn, counts) for row in rows)
-    frame["document_id"] = frame["document_id"].astype(np.int64)
-    frame["source"] = frame["source"].astype(object).map(str)
-    frame["published"] = _datetimes(frame["published"]).dt.normalize()
-    for col in ("first_seen_at", "fetched_at"):
-        frame[col] = _datetimes(frame[col])
-    frame["passages"] = frame["document_id"].map(per_doc).fillna(0).astype(np.int64)
-    return frame
+# --------------------------------------------------------------------------- the reader
+class StoreReader:
+    """The store as the trend tables need it: the documents frame, every passage with one
+    version's predictions, the evidence's titles and texts, and the checks on versions."""
+
+    def __init__(self, store):
+        self.store = store
+
+    # ----------------------------------------------------------------------- checks
+    def passage_count(self) -> int:
+        return self.store.count("passages")
+
+    def has_predictions(self, version: str) -> bool:
+        with self.store.engine.connect() as conn:
+            stmt = sa.select(predictions.c.theme).where(predictions.c.model_version == version).limit(1)
+            return conn.execute(stmt).first() is not None
+
+    def versions_of_unclassified(self, version: str) -> dict[str, int]:
+        """Other versions that classified the passages ``version`` has not, with passage counts."""
+        done = sa.select(predictions.c.text_hash).where(predictions.c.model_version == version)
+        stmt = (sa.select(predictions.c.model_version, sa.func.count(sa.distinct(passages.c.id)))
+                .select_from(passages.join(predictions, predictions.c.text_hash == passages.c.text_hash))
+                .where(passages.c.text_hash.not_in(done)).group_by(predictions.c.model_version))
+        with self.store.engine.connect() as conn:
+            return dict(conn.execute(stmt).all())
+
+    # ----------------------------------------------------------------------- documents
+    def documents(self) -> pd.DataFrame:
+        """Every document: ``document_id``, ``source``, ``published`` (datetime64, NaT if unknown),
+        ``first_seen_at`` and ``fetched_at`` (UTC, naive), ``passages`` (passages stored for it), and
+        ``canonical_url`` (the document's stable key: ids depend on the order documents were stored in)."""
+        names = ["document_id", "source", "published", "first_seen_at", "fetched_at", "canonical_url"]
+        stmt = sa.select(documents.c.id, documents.c.source, documents.c.published, documents.c.first_seen_at,
+                         documents.c.fetched_at, documents.c.canonical_url)
+        counts = sa.select(passages.c.document_id, sa.func.count()).group_by(passages.c.document_id)
+        with self.store.engine.connect() as conn, paused_gc():
+            # Raw driver values: dates arrive as ISO strings from SQLite and as date objects from
+            # PostgreSQL; pandas parses either, a column at a time.
+            frame = pd.concat([pd.DataFrame(rows, columns=names) for rows in fetch_rows(conn, stmt)]
+                              or [pd.DataFrame(columns=names)], ignore_index=True)
+            per_doc = dict(row for rows in fetch_rows(conn, counts) for row in rows)
+        frame["document_id"] = frame["document_id"].astype(np.int64)
+        frame["source"] = frame["source"].astype(object).map(str)
+        frame["published"] = _datetimes(frame["published"]).dt.normalize()
+        for col in ("first_seen_at", "fetched_at"):
+            frame[col] = _datetimes(frame[col])
+        frame["passages"] = frame["document_id"].map(per_doc).fillna(0).astype(np.int64)
+        return frame
+
+    def document_details(self, ids) -> pd.DataFrame:
+        """Title and URL of the given documents."""
+        rows = self._by_ids(documents.c.id, [documents.c.id, documents.c.title, documents.c.url], ids)
+        return pd.DataFrame(rows, columns=["document_id", "title", "url"]).astype({"document_id": np.int64})
+
+    def passage_texts(self, ids) -> dict[int, str]:
+        """Text of the given passages."""
+        return dict(self._by_ids(passages.c.id, [passages.c.id, passages.c.text], ids))
+
+    def _by_ids(self, key, columns, ids, batch: int = 900) -> list[tuple]:
+        # 900 ids per query stays under SQLite's oldest limit on bound parameters (999).
+        ids = sorted({int(i) for i in ids})
+        out: list[tuple] = []
+        with self.store.engine.connect() as conn, paused_gc():
+            for start in range(0, len(ids), batch):
+                for rows in fetch_rows(conn, sa.select(*columns).where(key.in_(ids[start : start + batch]))):
+                    out.extend(rows)
+        return out
+
+    # ----------------------------------------------------------------------- predictions
+    def predictions(self, version: str, themes: list[str], snapshot_dir: Path | None) -> tuple[PassagePredictions, int]:
+        """Every stored passage with the version's predictions for it; also how many prediction rows
+        were read from the store (the rest came from the snapshot in ``snapshot_dir``, if given).
+
+        Raises :class:`PolicyTrendsError` when some passages lack predictions by ``version``: a table
+        built from the others would silently leave them out, or mix in another version's labels.
+        """
+        snapshot = PredictionSnapshot(self.store, version, themes, snapshot_dir)
+        hashes, prob, label = snapshot.load()
+        found = self._passages_with_predictions(hashes)
+        if found[3] and snapshot.used_cache:
+            # Passages the snapshot does not know: if the store was rebuilt behind its back, a full
+            # read puts it right before anything is refused.
+            log.warning("the prediction snapshot misses %d passages: reading every prediction of %s again", found[3], version)
+            snapshot = PredictionSnapshot(self.store, version, themes, snapshot_dir, trust_cache=False)
+            hashes, prob, label = snapshot.load()
+            found = self._passages_with_predictions(hashes)
+        ids, docs, slots, missing = found
+        if missing:
+            total = missing + len(ids)
+            others = self.versions_of_unclassified(version)
+            by = f"; they were classified by {', '.join(f'{v} ({n})' for v, n in sorted(others.items()))} only" if others else ""
+            raise PolicyTrendsError(
+                f"{missing} of {total} passages have no predictions by model {version}{by}. A trend table never mixes model "
+                f"versions, so none was written: classify them with {version} first (`policytrends run` does), then run "
+                "`policytrends trends`")
+        return PassagePredictions(ids, docs, prob[slots], label[slots], list(themes)), snapshot.rows_read
+
+    def _passages_with_predictions(self, hashes: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(passage ids, document ids, snapshot slots) of stored passages whose text has predictions,
+        and how many passages have none."""
+        ids, docs, slots = [], [], []
+        missing = 0
+        stmt = sa.select(passages.c.id, passages.c.document_id, passages.c.text_hash)
+        with self.store.engine.connect() as conn, paused_gc():
+            for rows in fetch_rows(conn, stmt):
+                pid, did, h = zip(*rows, strict=True)
+                slot = hashes.get_indexer(np.asarray(h, dtype=object))
+                ok = slot >= 0
+                missing += int((~ok).sum())
+                ids.append(np.asarray(pid, np.int64)[ok])
+                docs.append(np.asarray(did, np.int64)[ok])
+                slots.append(slot[ok])
+        empty = np.zeros(0, np.int64)
+        return (np.concatenate(ids) if ids else empty, np.concatenate(docs) if docs else empty,
+                np.concatenate(slots) if slots else empty, missing)
 
 
 def _datetimes(values: pd.Series) -> pd.Series:
     """UTC, naive, datetime64[ns]; NaT where missing or unreadable."""
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
     return parsed.dt.tz_localize(None).astype("datetime64[ns]")
-
-
-def document_details(store, ids) -> pd.DataFrame:
-    """Title and URL of the given documents."""
-    rows = _by_ids(store, documents.c.id, [documents.c.id, documents.c.title, documents.c.url], ids)
-    return pd.DataFrame(rows, columns=["document_id", "title", "url"]).astype({"document_id": np.int64})
-
-
-def passage_texts(store, ids) -> dict[int, str]:
-    """Text of the given passages."""
-    return dict(_by_ids(store, passages.c.id, [passages.c.id, passages.c.text], ids))
-
-
-def _by_ids(store, key, columns, ids, batch: int = 900) -> list[tuple]:
-    # 900 ids per query stays under SQLite's oldest limit on bound parameters (999).
-    ids = sorted({int(i) for i in ids})
-    out: list[tuple] = []
-    with store.engine.connect() as conn, paused_gc():
-        for start in range(0, len(ids), batch):
-            for rows in fetch_rows(conn, sa.select(*columns).where(key.in_(ids[start : start + batch]))):
-                out.extend(rows)
-    return out
 
 
 # --------------------------------------------------------------------------- predictions
