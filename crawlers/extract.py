@@ -211,12 +211,21 @@ def _lines(text: str | None) -> str:
 
 def _body_trafilatura(tree, url: str | None) -> str:
     """trafilatura's main text of the parsed page (it works on a copy: ours stays whole).
-    Tables stay in: layout tables often hold the body text."""
+
+    Tables stay in: layout tables often hold the body text. When the default, precise reading
+    finds less than an article (a page whose main block trafilatura mistakes for the site's
+    slogan), it reads again favouring recall; a page with no article stays too short either way.
+    """
     import trafilatura
 
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, include_tables=True,
-                                      include_images=False, deduplicate=False)
-    return _lines(doc.text if doc is not None else "")
+    body = ""
+    for recall in (False, True):
+        doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, include_tables=True,
+                                          include_images=False, deduplicate=False, favor_recall=recall)
+        body = _lines(doc.text if doc is not None else "")
+        if count_words(body) >= MIN_BODY_WORDS:
+            break
+    return body
 
 
 def _trafilatura_title(tree) -> str | None:

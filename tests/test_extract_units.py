@@ -577,3 +577,47 @@ def test_extract_pdf_truncated(caldera_report):
     _, data = caldera_report
     with pytest.raises(ExtractionError):
         extract_pdf(data[: len(data) // 2])
+
+
+@pytest.fixture
+def precise_reading_finds_only_a_slogan(monkeypatch):
+    """trafilatura's precise reading finds only the site's slogan (as on a real page whose theme wraps
+    the article in widget containers); its recall reading finds the article."""
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+    seen = []
+
+    def reading(tree, **kwargs):
+        seen.append(kwargs["favor_recall"])
+        if not kwargs["favor_recall"]:
+            return real(lxml_fragment("<html><body><p>Your touchpoint for the harbour trade.</p></body></html>"), **kwargs)
+        return real(tree, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", reading)
+    return seen
+
+
+def lxml_fragment(html_text: str):
+    from lxml import html as lxml_html
+
+    return lxml_html.fromstring(html_text)
+
+
+ARTICLE = """<html><head><title>Harbour review</title></head><body><h1>Harbour review</h1>
+<p>The harbour authority published its annual review of port security on Tuesday, describing drills,
+new sensors along the quay and a training programme for night crews.</p>
+<p>Officials said the sensors cut the time needed to spot a small boat near the terminal.</p></body></html>"""
+
+
+def test_a_page_the_precise_reading_misses_is_read_again_favouring_recall(precise_reading_finds_only_a_slogan):
+    doc = extract_html(ARTICLE, "https://harbour.example/review")
+    assert precise_reading_finds_only_a_slogan == [False, True]
+    assert "new sensors along the quay" in doc.body and "touchpoint" not in doc.body
+
+
+def test_a_page_without_an_article_stays_too_short_after_the_second_reading(precise_reading_finds_only_a_slogan):
+    with pytest.raises(ExtractionError, match="body text too short"):
+        extract_html("<html><head><title>Home</title></head><body><h1>Home</h1><p>Welcome.</p></body></html>",
+                     "https://harbour.example/")
+    assert precise_reading_finds_only_a_slogan == [False, True]
