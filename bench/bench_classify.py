@@ -114,8 +114,9 @@ def fill_store(store, items: list[tuple[str, str, int]], copy_size: int) -> None
 
 
 def make_pipeline():
-    from policytrends.models.encoder import model_dir
     from transformers import pipeline
+
+    from policytrends.models.encoder import model_dir
 
     path = str(model_dir())
     # framework="pt" is accepted but a no-op in transformers 5 (PyTorch is its only backend).
@@ -177,6 +178,7 @@ def main(argv=None) -> None:
     import numpy as np
     import pandas as pd
     import torch
+
     from policytrends.corpus.hashing import text_hash
     from policytrends.corpus.store import CorpusStore
     from policytrends.models.encoder import get_encoder

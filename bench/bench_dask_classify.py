@@ -46,6 +46,7 @@ def build_store(path: Path, n: int) -> str:
         store.upsert_document(doc)
         with store.engine.connect() as conn:
             import sqlalchemy as sa
+
             from policytrends.corpus.store import documents
             doc_id = conn.execute(sa.select(documents.c.id).where(documents.c.canonical_url == doc.canonical_url)).scalar()
         store.replace_passages(doc_id, texts, [text_hash(t) for t in texts], doc.content_hash)
@@ -80,8 +81,9 @@ def main() -> None:
         from policytrends import pipeline
 
         version = pipeline.ensure_model(Settings())
-        from policytrends.flows.classify_dask import classify_with_dask
         from prefect.testing.utilities import prefect_test_harness
+
+        from policytrends.flows.classify_dask import classify_with_dask
 
         rows = []
         with prefect_test_harness(server_startup_timeout=120):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+
 from policytrends.corpus.migrations import BASELINE, config
 from policytrends.corpus.store import CorpusStore
 

@@ -99,8 +99,9 @@ def load_date_set(data: Path) -> list[tuple[str, str, bytes]]:
 # --------------------------------------------------------------------------- the three runners
 def project(url: str, raw: bytes):
     """(Extracted or None, why it was dropped): decoded and extracted as the crawler does."""
-    from policytrends.crawlers.extract import ExtractionError, decode_with, extract_html
     from scrapy.http import HtmlResponse
+
+    from policytrends.crawlers.extract import ExtractionError, decode_with, extract_html
 
     # The crawler hands the pipeline Scrapy's idea of the encoding (BOM, <meta charset>, sniffing).
     encoding = HtmlResponse(url=url, body=raw, headers={"Content-Type": "text/html"}).encoding

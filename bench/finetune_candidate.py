@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
 from policytrends.models import labels as L  # noqa: E402
 from policytrends.models.baselines import TfidfBaseline  # noqa: E402
 from policytrends.models.classifier import ThemeClassifier, _best_threshold  # noqa: E402

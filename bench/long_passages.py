@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
 from policytrends.models import labels as L  # noqa: E402
 from policytrends.models.classifier import ThemeClassifier  # noqa: E402
 from policytrends.models.encoder import get_encoder  # noqa: E402

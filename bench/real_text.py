@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository; ../shared sits bes
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
 from policytrends.corpus.hashing import text_hash  # noqa: E402
 from policytrends.models import labels as L  # noqa: E402
 from policytrends.models.baselines import KeywordMatcher  # noqa: E402

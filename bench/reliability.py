@@ -45,7 +45,6 @@ from policytrends.settings import Settings, configure_environment  # noqa: E402
 configure_environment(Settings())
 
 from policytrends.crawlers.run import crawl  # noqa: E402
-
 from tests.crashkit import (  # noqa: E402
     ARTICLES,
     KILL_CHAIN,
@@ -125,6 +124,7 @@ def hostile_crawl(tmp: Path) -> dict:
         store = CorpusStore(db)
         with store.engine.connect() as conn:
             import sqlalchemy as sa
+
             from policytrends.corpus.store import documents
             titles = [r[0] for r in conn.execute(sa.select(documents.c.title))]
     finally:
@@ -226,6 +226,7 @@ CLI_TIMEOUT = 120  # a case that hangs counts as unexpected instead of holding t
 
 def _stored(db: str) -> list:
     import sqlalchemy as sa
+
     from policytrends.corpus.store import CorpusStore, documents
 
     with CorpusStore(db).engine.connect() as conn:
@@ -261,7 +262,6 @@ def _refused(proc, expected: str) -> tuple[int, bool]:
 def origin_escapes(tmp: Path) -> dict:
     """Redirects and meta refreshes to another port of 127.0.0.1, https on the http port."""
     from policytrends.crawlers.run import crawl
-
     from tests.hostile_site import ESCAPES, OtherService, RouteSite, escape_routes, listing_sources
 
     other = OtherService()
@@ -304,7 +304,6 @@ def hostile_sources_files(tmp: Path) -> dict:
 def blocked_pages(tmp: Path) -> dict:
     """The two real block pages (a bot challenge, a rate-limit page) served by a loopback site."""
     from policytrends.crawlers.run import crawl
-
     from tests.hostile_site import RouteSite, block_routes, listing_sources
 
     # Read where they lie, never copied into the repository; without them, the tests' own fixtures.
@@ -401,7 +400,6 @@ def hostile_settings_and_files(tmp: Path) -> dict:
 def sitemap_entity(tmp: Path) -> dict:
     """A sitemap with an HTML entity XML does not know: that entry lost and counted, the next ones kept."""
     from policytrends.crawlers.run import crawl
-
     from tests.hostile_site import SITEMAP_NS, RouteSite, bigsite_sources, numbered_article
 
     routes: dict = {}

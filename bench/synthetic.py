@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+
 from policytrends.corpus.store import CorpusStore
 
 THEMES = ["bmd", "counterterrorism", "cyber", "deterrence"]

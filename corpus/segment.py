@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from policytrends.corpus.hashing import text_hash
-
 from policytrends.faults import checkpoint
 
 MIN_WORDS = 25  # below this a paragraph is a heading or an aside: merged with its neighbour

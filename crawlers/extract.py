@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from lxml import html as lxml_html
-from policytrends.corpus.dates import EARLIEST, parse_date, plausible
 
+from policytrends.corpus.dates import EARLIEST, parse_date, plausible
 from policytrends.errors import PolicyTrendsError
 
 # Shorter than this is a stub, an error page or a script-drawn shell ("You need to enable

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from policytrends.crawlers import STAT
 from scrapy.exceptions import IgnoreRequest
+
+from policytrends.crawlers import STAT
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 BOTH_DEFAULTS = frozenset({("http", 80), ("https", 443)})

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from statistics import median
 
+from scrapy.exceptions import DropItem
+
 from policytrends.corpus.hashing import content_hash
 from policytrends.corpus.store import CorpusStore, Document
 from policytrends.corpus.urls import canonicalize_url, rebase_url
@@ -20,8 +22,6 @@ from policytrends.crawlers.extract import (
     extract_pdf,
 )
 from policytrends.crawlers.items import PageItem
-from scrapy.exceptions import DropItem
-
 from policytrends.faults import checkpoint
 
 

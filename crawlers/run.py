@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policytrends.crawlers import STAT
-
 from policytrends.errors import PolicyTrendsError
 from policytrends.runlock import spawn
 
@@ -149,9 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         sources = [s for s in sources if s.name in args.only]
 
-    from policytrends.crawlers.spiders.source_spider import SourceSpider
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
+
+    from policytrends.crawlers.spiders.source_spider import SourceSpider
 
     settings = Settings()
     settings.setmodule("policytrends.crawlers.settings", priority="project")

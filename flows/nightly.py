@@ -25,7 +25,6 @@ NIGHTLY_TIMEOUT_SECONDS = 4 * 3600
 
 def _retry_crawl(task, task_run, state) -> bool:
     from policytrends.crawlers.run import CrawlerFailed
-
     from policytrends.errors import PolicyTrendsError
 
     try:

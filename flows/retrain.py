@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policytrends.flows.nightly import aggregate, classify
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from policytrends import pipeline
+from policytrends.flows.nightly import aggregate, classify
 from policytrends.runlock import flow_lock
 from policytrends.settings import Settings
 

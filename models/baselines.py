@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from policytrends.models.encoder import bound_texts
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from policytrends.models.encoder import bound_texts
 
 # Strong terms decide alone; weak terms need company. Written from the codebook's definitions.
 KEYWORDS: dict[str, dict[str, list[str]]] = {

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from policytrends.models.encoder import bound_texts
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
+
+from policytrends.models.encoder import bound_texts
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)

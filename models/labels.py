@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from policytrends.models.encoder import MAX_CHARS, over_bound
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.models.encoder import MAX_CHARS, over_bound
 from policytrends.settings import not_utf8
 
 log = logging.getLogger("policytrends.labels")

@@ -18,11 +18,11 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, documents, passages, predictions
+from policytrends.errors import PolicyTrendsError
 from policytrends.models.encoder import encode_cached
 from policytrends.models.registry import ModelVersion
-
-from policytrends.errors import PolicyTrendsError
 
 POOL_FACTOR = 10   # candidates considered per requested passage
 RELEVANCE = 0.7    # weight of uncertainty against novelty in the greedy pick

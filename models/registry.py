@@ -13,11 +13,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from policytrends.models.classifier import ThemeClassifier
-from policytrends.models.encoder import WEIGHTS_SHA256
-
 from policytrends.errors import PolicyTrendsError
 from policytrends.files import write_text_atomic
+from policytrends.models.classifier import ThemeClassifier
+from policytrends.models.encoder import WEIGHTS_SHA256
 
 HELDOUT_FILE = "heldout.jsonl"  # the labels a version was validated on: the next gate's yardstick
 

@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pandas as pd
-from policytrends.models.encoder import MAX_CHARS, encode_cached, over_bound
-from policytrends.models.registry import ModelVersion
 
 from policytrends.faults import checkpoint
+from policytrends.models.encoder import MAX_CHARS, encode_cached, over_bound
+from policytrends.models.registry import ModelVersion
 
 log = logging.getLogger("policytrends.classify")
 BATCH = 256  # passages per encode/store round trip: bounded memory, visible progress

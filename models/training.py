@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
+
+from policytrends.faults import checkpoint
+from policytrends.files import write_json_atomic
 from policytrends.models import labels as L
 from policytrends.models.baselines import KeywordMatcher, TfidfBaseline
 from policytrends.models.classifier import ThemeClassifier
 from policytrends.models.encoder import ENCODER_ID, MAX_TOKENS, get_encoder, provenance
 from policytrends.models.registry import HELDOUT_FILE, Registry
-from sklearn.metrics import precision_recall_fscore_support
-
-from policytrends.faults import checkpoint
-from policytrends.files import write_json_atomic
 
 log = logging.getLogger("policytrends.models")
 

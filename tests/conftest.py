@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from policytrends.models.labels import SEED_LABELS
 
+from policytrends.models.labels import SEED_LABELS
 from policytrends.settings import SETTINGS_ENV, Settings, configure_environment
 from tests.helpers import FixtureSite
 
@@ -64,6 +64,7 @@ def pg_url():
         _no_postgres(f"no PostgreSQL: set {PG_URL_ENV} to a postgresql+psycopg:// URL of a database the tests may use "
                      "(.ci/run starts one)")
     import sqlalchemy as sa
+
     from policytrends.corpus.store import dispose_engine
 
     admin = sa.create_engine(base, connect_args={"connect_timeout": 10}, poolclass=sa.pool.NullPool)
@@ -139,9 +140,8 @@ def demo_state(tmp_path_factory, seed_registry, demo_sites):
     """
     import os
 
-    from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
-
     from policytrends import pipeline
+    from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
 
     root = tmp_path_factory.mktemp("demo-state")
     saved = {k: os.environ.get(k) for k in _SETTINGS_ENV}

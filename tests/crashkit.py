@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import yaml
-from policytrends.models.labels import SEED_LABELS
 
 from policytrends.faults import KILL_ENV
+from policytrends.models.labels import SEED_LABELS
 from tests.helpers import REPO, LoopbackServer, QuietHandler
 
 ARTICLES = 12  # articles on the fixture site, 3 passages each, one passage shared by two articles

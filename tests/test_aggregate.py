@@ -7,10 +7,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from policytrends.trends.reading import PassagePredictions
-from policytrends.trends.tables import ALL, MONTHLY_COLUMNS, document_stats, trend_table
 
 from policytrends.files import neutralise_formulas, write_csv_atomic
+from policytrends.trends.reading import PassagePredictions
+from policytrends.trends.tables import ALL, MONTHLY_COLUMNS, document_stats, trend_table
 
 THEMES = ("cyber", "nuclear")
 PRED_COLUMNS = ["passage_id", "document_id", "source", "published", "theme", "probability", "label"]

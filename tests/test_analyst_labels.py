@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from policytrends.models import labels as L
 from policytrends.models.registry import Registry
 from policytrends.models.training import ANALYST_SHARE, MIN_REAL_GATE, analyst_weight, evaluate, train
 from policytrends.trends.prevalence import SEED_RATES_WARNING, error_rates
-
 from tests.helpers import hash_embedder
 
 THEMES = ("deterrence", "cyber", "bmd", "counterterrorism")

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, predictions
 from policytrends.models.registry import Registry
 from policytrends.trends.outputs import THEME_TRENDS_MONTHLY

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, documents
 from policytrends.crawlers.middlewares import block_kind, blocked_warnings, retry_after_seconds
-
 from policytrends.manifest import build_manifest
 from policytrends.pipeline import crawl_step
 from tests.hostile_site import RouteSite, article, block_routes, listing_sources

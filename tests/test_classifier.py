@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
+
+from policytrends.errors import PolicyTrendsError
 from policytrends.models.classifier import ThemeClassifier
 from policytrends.models.labels import SEED_LABELS, read_labels, split
 from policytrends.models.registry import Registry
 from policytrends.models.training import evaluate, format_metrics, train
-from sklearn.base import clone
-
-from policytrends.errors import PolicyTrendsError
 from tests.helpers import hash_embedder
 
 _hash_embedder = hash_embedder  # 64 dimensions

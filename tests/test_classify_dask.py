@@ -10,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, predictions
 from policytrends.models.registry import Registry
 
@@ -23,7 +24,6 @@ def _predicted(store, version) -> pd.DataFrame:
 @pytest.mark.slow
 def test_dask_batches_give_the_single_process_predictions(demo_corpus, prefect_harness):
     from policytrends.flows.classify_dask import classify_with_dask
-
     from policytrends.settings import Settings
 
     store = CorpusStore(demo_corpus.db_url)
@@ -51,6 +51,7 @@ def test_local_workers_start_without_dasks_malloc_trim_setting():
     """Dask sets MALLOC_TRIM_THRESHOLD_ for its workers, which slows the encoder about 1.4x; ours run without it."""
     import dask
     from distributed import Client, LocalCluster
+
     from policytrends.flows.classify_dask import local_cluster_kwargs, worker_config
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") is not None  # Dask's default
@@ -79,8 +80,8 @@ def test_worker_config_leaves_dasks_defaults_in_place_in_a_fresh_process():
 def test_remote_worker_config_file_matches_the_local_one():
     """deploy/dask/policytrends.yaml, for `dask worker` on other machines, says what WORKER_DASK_CONFIG says."""
     import dask
-    from policytrends.flows.classify_dask import WORKER_DASK_CONFIG
 
+    from policytrends.flows.classify_dask import WORKER_DASK_CONFIG
     from tests.helpers import REPO
 
     collected = dask.config.collect(paths=[str(REPO / "deploy" / "dask")], env={})

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from policytrends.models.registry import Registry
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "fixtures" / "codebook_cases.jsonl").read_text().splitlines()]

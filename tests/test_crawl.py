@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from policytrends.corpus.store import CorpusStore
 from policytrends.crawlers.run import crawl
 from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE
 from policytrends.demo_sites.content import SITES, load_articles
-
 from policytrends.errors import PolicyTrendsError
 from tests.helpers import free_port
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 
 def _docs(store: CorpusStore):
     import sqlalchemy as sa
+
     from policytrends.corpus.store import documents
 
     with store.engine.connect() as conn:

@@ -10,9 +10,9 @@ import gzip
 
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, documents
 from policytrends.crawlers.run import crawl
-
 from tests.hostile_site import SITEMAP_NS, bigsite_sources, numbered_article
 
 pytestmark = pytest.mark.slow

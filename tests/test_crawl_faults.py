@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.store import CorpusStore, documents
 from policytrends.crawlers.run import crawl
-
 from tests.hostile_site import FAULTS, GOOD, HostileSite
 
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+
 from policytrends.corpus.store import CorpusStore, documents
 from policytrends.crawlers.run import crawl
 

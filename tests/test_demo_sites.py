@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+
 from policytrends.demo_sites import DemoSites, server
 from policytrends.demo_sites.content import load_articles
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from policytrends.models.encoder import MAX_CHARS, MAX_TOKENS, MAX_WINDOWS, bound_texts, get_encoder, over_bound
 
+from policytrends.models.encoder import MAX_CHARS, MAX_TOKENS, MAX_WINDOWS, bound_texts, get_encoder, over_bound
 from tests.helpers import hash_embedder
 
 FILLER = ("The finance ministry published its spring forecast, revising growth down by half a point "

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+
 from policytrends.corpus.dates import parse_date
 from policytrends.corpus.hashing import content_hash
 from policytrends.corpus.urls import canonicalize_url, rebase_url

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from policytrends.demo_sites import layouts as L
 from policytrends.demo_sites.content import SITES, load_articles
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+
 from policytrends.corpus.dates import EARLIEST, parse_date
 from policytrends.corpus.segment import MAX_WORDS, segment
 from policytrends.corpus.urls import canonicalize_url, clean_request_url
@@ -28,9 +29,8 @@ from policytrends.crawlers.extract import (
     extract_pdf,
 )
 from policytrends.crawlers.sources import load_sources
-from policytrends.models.labels import read_labels
-
 from policytrends.errors import PolicyTrendsError
+from policytrends.models.labels import read_labels
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extraction"
 PAGES = sorted(p.read_text(encoding="utf-8") for p in FIXTURES.glob("*/page.html"))

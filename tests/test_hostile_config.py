@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from policytrends.models.encoder import MAX_CHARS
 
+from policytrends.models.encoder import MAX_CHARS
 from tests.helpers import TASK, label_studio_shapes, read_only_folder
 
 ROOT = Path(__file__).resolve().parents[1]

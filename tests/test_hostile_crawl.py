@@ -17,14 +17,14 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 import yaml
-from policytrends.corpus.store import CorpusStore, documents
-from policytrends.crawlers.middlewares import Scope, ScopeMiddleware
-from policytrends.crawlers.run import crawl
-from policytrends.crawlers.sources import parse_sources
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.test import get_crawler
 
+from policytrends.corpus.store import CorpusStore, documents
+from policytrends.crawlers.middlewares import Scope, ScopeMiddleware
+from policytrends.crawlers.run import crawl
+from policytrends.crawlers.sources import parse_sources
 from tests.hostile_site import CLI_CASES, COMMANDS, ESCAPES, HOSTILE_FILES, OtherService, RouteSite, alias_bomb, escape_routes
 
 ROOT = Path(__file__).resolve().parent.parent

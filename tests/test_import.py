@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.importer import import_file
 from policytrends.corpus.store import CorpusStore, documents
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from policytrends.errors import PolicyTrendsError
 from policytrends.models.labels import (
     HELDOUT_FRACTION,
     MIN_POSITIVES,
@@ -20,8 +22,6 @@ from policytrends.models.labels import (
     themes_of,
     validate_labels,
 )
-
-from policytrends.errors import PolicyTrendsError
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

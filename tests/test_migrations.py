@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+
 from policytrends.corpus.migrations import BASELINE, config, current_revision, head
 from policytrends.corpus.store import CorpusStore, Document, dispose_engine, metadata
-
 from policytrends.errors import PolicyTrendsError
 
 # sqlite_master of a store made by corpus/store.py before migrations existed (commit bbc9791).

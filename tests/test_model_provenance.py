@@ -15,11 +15,11 @@ from importlib import metadata
 
 import numpy as np
 import pytest
+
+from policytrends.errors import PolicyTrendsError
 from policytrends.models import encoder as enc
 from policytrends.models.classifier import ThemeClassifier
 from policytrends.models.registry import Registry
-
-from policytrends.errors import PolicyTrendsError
 from tests.helpers import REPO, hash_embedder
 
 FORMAT1 = REPO / "tests" / "fixtures" / "format1_model"

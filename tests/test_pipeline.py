@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from policytrends.demo_sites.content import SITES, load_articles
-from policytrends.trends.outputs import THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
 
+from policytrends.demo_sites.content import SITES, load_articles
 from policytrends.errors import PolicyTrendsError
 from policytrends.manifest import RUN_MANIFEST
+from policytrends.trends.outputs import THEME_SHARE_CHART, THEME_TRENDS_MONTHLY
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,6 @@ pytestmark = pytest.mark.slow
 def test_nightly_flow_on_demo_sites_is_idempotent(backend, trained, prefect_harness, request, monkeypatch):
     from policytrends.corpus.store import CorpusStore
     from policytrends.flows.nightly import nightly
-
     from policytrends.settings import Settings
 
     if backend == "postgresql":  # the same run with the store on PostgreSQL (skips without one, see conftest.py)

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from policytrends.corpus.store import CorpusStore
 from policytrends.models.encoder import encode_cached
 from policytrends.models.labels import SEED_LABELS

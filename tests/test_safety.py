@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from policytrends.models.registry import Registry
 
 from policytrends.errors import PolicyTrendsError
+from policytrends.models.registry import Registry
 from tests.helpers import REPO
 
 CODE = [p for d in ("policytrends", "corpus", "crawlers", "models", "trends", "flows")

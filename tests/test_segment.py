@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from policytrends.corpus.hashing import content_hash, text_hash
 from policytrends.corpus.segment import MAX_WORDS, MIN_WORDS, segment, segment_store
 from policytrends.corpus.store import CorpusStore, Document
@@ -180,6 +181,7 @@ def _doc(body: str, title: str = "Alliance Budgets", url: str = "https://example
 
 def _passages(store: CorpusStore) -> list[tuple[int, int, str, str]]:
     import sqlalchemy as sa
+
     from policytrends.corpus.store import passages
 
     with store.engine.connect() as conn:

@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
-from policytrends.trends.outputs import THEME_TRENDS_MONTHLY
 
 from policytrends.manifest import RUN_MANIFEST
+from policytrends.trends.outputs import THEME_TRENDS_MONTHLY
 from tests.helpers import free_port
 
 

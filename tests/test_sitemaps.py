@@ -6,6 +6,7 @@ import gzip
 from datetime import UTC, datetime
 
 import pytest
+
 from policytrends.crawlers.sitemaps import (
     MAX_SITEMAP_BYTES,
     SitemapError,

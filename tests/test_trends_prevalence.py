@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from policytrends.trends.prevalence import SEED_RATES_WARNING, ErrorRates, corrected_prevalence, error_rates
 from policytrends.trends.reading import PassagePredictions
 from policytrends.trends.tables import document_stats, trend_table

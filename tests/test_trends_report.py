@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from policytrends.trends import outputs as S
 from policytrends.trends.build import TABLES
 from policytrends.trends.prevalence import SEED_RATES_WARNING
-
 from tests.helpers import documented_columns
 
 pytestmark = pytest.mark.slow

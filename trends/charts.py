@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
-from policytrends.trends.tables import ALL
 
 from policytrends.files import write_atomic
+from policytrends.trends.tables import ALL
 
 COLOURS = ["#1f5f99", "#c0392b", "#2e8b57", "#8e44ad", "#d4850f", "#16a0a0", "#7f6a00", "#555555"]
 RECENT_MONTHS = 24

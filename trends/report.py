@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
-from policytrends.trends.tables import ALL
 
 from policytrends.files import write_text_atomic
+from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
+from policytrends.trends.tables import ALL
 
 MAX_SPIKES = 15
 CHANGE_MONTHS = 12

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
 from policytrends.trends import periods as P
 from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
 from policytrends.trends.reading import PassagePredictions

@@ -5,6 +5,7 @@ and `python -m policytrends.corpus.migrations` drives Alembic's commands for dev
 """
 
 from alembic import context
+
 from policytrends.corpus.store import metadata
 
 connection = context.config.attributes.get("connection")

@@ -27,19 +27,6 @@ import time
 from urllib.parse import urlsplit
 
 import scrapy
-from policytrends.corpus.urls import canonicalize_url, clean_request_url, rebase_url
-from policytrends.crawlers import STAT
-from policytrends.crawlers.items import PageItem
-from policytrends.crawlers.middlewares import Scope
-from policytrends.crawlers.sitemaps import (
-    MAX_SITEMAP_BYTES,
-    SitemapError,
-    date_in_path,
-    parse_lastmod,
-    read_sitemap,
-    robots_sitemaps,
-)
-from policytrends.crawlers.sources import Source, load_sources
 from scrapy import exceptions as scrapy_errors
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
@@ -53,6 +40,20 @@ from twisted.internet.error import (
     TimeoutError,
 )
 from twisted.web._newclient import ResponseNeverReceived
+
+from policytrends.corpus.urls import canonicalize_url, clean_request_url, rebase_url
+from policytrends.crawlers import STAT
+from policytrends.crawlers.items import PageItem
+from policytrends.crawlers.middlewares import Scope
+from policytrends.crawlers.sitemaps import (
+    MAX_SITEMAP_BYTES,
+    SitemapError,
+    date_in_path,
+    parse_lastmod,
+    read_sitemap,
+    robots_sitemaps,
+)
+from policytrends.crawlers.sources import Source, load_sources
 
 
 class SourceSpider(scrapy.Spider):
