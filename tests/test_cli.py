@@ -166,3 +166,13 @@ def test_shipped_real_sources_never_point_at_this_machine():
     for s in sources:
         assert all(url.startswith("https://") for _, url in s.start_urls()), s.name
         assert not any(d.startswith(("127.", "localhost")) for d in s.allowed_domains), s.name
+
+
+def test_python_m_policytrends_is_the_command_line_and_names_its_version(tmp_path):
+    from policytrends import __version__
+
+    out = subprocess.run([sys.executable, "-m", "policytrends", "--version"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"policytrends {__version__}"
+    assert list(tmp_path.iterdir()) == []  # asking for the version writes no state
