@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from policytrends.errors import PolicyTrendsError
+from policytrends.faults import checkpoint
+from policytrends.files import write_atomic, write_csv_atomic
 from policytrends.trends import charts
 from policytrends.trends import outputs as S
 from policytrends.trends.prevalence import error_rates
@@ -31,10 +35,6 @@ from policytrends.trends.tables import (
     evidence_table,
     trend_table,
 )
-
-from policytrends.errors import PolicyTrendsError
-from policytrends.faults import checkpoint
-from policytrends.files import write_atomic, write_csv_atomic
 
 log = logging.getLogger("policytrends.trends")
 

@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-from policytrends.corpus.store import documents, passages, predictions
 
+from policytrends.corpus.store import documents, passages, predictions
 from policytrends.errors import PolicyTrendsError
 from policytrends.files import write_atomic, write_json_atomic
 
