@@ -31,11 +31,12 @@ def _docs(settings) -> list:
         return list(conn.execute(sa.select(documents).order_by(documents.c.canonical_url)))
 
 
-def _page(title: str, paragraphs: list[str], head: str = "", charset: str = "utf-8") -> bytes:
+def _page(title: str, paragraphs: list[str], head: str = "", charset: str = "utf-8",
+          byline: str = "By Ada Quinlan | 9 April 2021") -> bytes:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (f"<!DOCTYPE html><html><head><meta charset='{charset}'><title>{title}</title>{head}</head><body>"
             f"<nav><a href='/'>Home</a> <a href='/about'>About us</a></nav><main><h1>{title}</h1>"
-            f"<p class='byline'>By Ada Quinlan | 9 April 2021</p>{body}</main>"
+            f"<p class='byline'>{byline}</p>{body}</main>"
             "<aside><h3>Newsletter</h3><p>Sign up for our weekly briefing.</p></aside>"
             "<footer>© Testsite Institute</footer></body></html>").encode()
 
@@ -137,7 +138,7 @@ def test_bad_pages_are_counted_logged_and_never_stored(settings, make_site, tmp_
                          + b"<p>" + PARAS[1].encode() + b"<table><tr><td>" + PARAS[2].encode() + b"</div></span>"),
         "/a/broken-jsonld": (200, "text/html", _page("Broken metadata", PARAS, head=(
             "<script type='application/ld+json'>{\"@type\": \"Article\", \"headline\": </script>"
-            "<meta property='article:published_time' content='2020-02-03'>"))),
+            "<meta property='article:published_time' content='2020-02-03'>"), byline="By Ada Quinlan")),
         "/a/wrong-charset": (200, "text/html; charset=iso-8859-1", _page("Charset mix-up", [curly] + PARAS, charset="iso-8859-1")),
         "/a/no-charset": (200, "text/html", _page("Windows text", [curly] + PARAS).decode("utf-8").replace("<meta charset='utf-8'>", "").encode("cp1252")),
         "/a/no-body": (200, "text/html", b"<html><head><title>Stub</title></head><body><nav>Home</nav><p>Coming soon.</p></body></html>"),
