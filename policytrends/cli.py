@@ -47,6 +47,20 @@ def _one_run_at_a_time(settings: Settings, command: str):
         return stack.pop_all()
 
 
+# Commands that write the store, the registry or the tables without a flow. They hold the run
+# lock for their whole work, as `run`, `retrain` and `backfill` do (with their Prefect API, in
+# _one_run_at_a_time): a crawl typed by hand never runs into a scheduled night's crawl.
+LOCKED_COMMANDS = ("crawl", "import", "train", "trends")
+
+
+def _lock_for(command: str, settings: Settings):
+    import contextlib
+
+    from policytrends.runlock import run_lock
+
+    return run_lock(settings.run_lock, command) if command in LOCKED_COMMANDS else contextlib.nullcontext()
+
+
 def _outputs_writable(settings: Settings) -> None:
     """The trend tables are written last: find out before the crawl and the classification that they cannot be."""
     check_writable(settings.outputs_dir, "outputs folder", "set POLICYTRENDS_OUTPUTS or outputs in the settings file to "
@@ -479,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         configure_environment(settings)
         settings.ensure_dirs()
-        return args.func(args, settings)
+        with _lock_for(args.command, settings):
+            return args.func(args, settings)
     except PolicyTrendsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -52,6 +52,15 @@ def test_second_run_retrain_and_backfill_refuse_naming_the_running_one(trained, 
     assert holder.poll() is None  # the running one is untouched
 
 
+@pytest.mark.parametrize("argv", [["crawl", "--demo"], ["import", "articles.csv"], ["train", "--labels", "labels.csv"], ["trends"]])
+def test_commands_that_write_without_a_flow_refuse_too_before_any_work(settings, holder, capsys, tmp_path, argv):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: another run is in progress: `policytrends run`") and f"pid {holder.pid}" in err
+    assert not settings.crawl_dir.exists() or not any(settings.crawl_dir.iterdir())  # nothing crawled
+    assert holder.poll() is None
+
+
 def test_direct_runner_refuses_too(settings, holder):
     with pytest.raises(RunLockedError, match=f"pid {holder.pid}"), run_lock(settings.run_lock, "direct run"):
         pass
