@@ -25,6 +25,7 @@ mkdir "$work/analyst" && cd "$work/analyst"
 "$bin/policytrends" --version
 "$bin/policytrends" --help >/dev/null
 "$bin/python" -m policytrends --help >/dev/null
+"$bin/policytrends" config --example | grep -q "^# db_url = " || { echo "error: the settings example is not in the wheel"; exit 1; }
 env -u POLICYTRENDS_HOME -u POLICYTRENDS_OUTPUTS -u POLICYTRENDS_SETTINGS -u POLICYTRENDS_DB_URL \
     HF_HUB_OFFLINE=1 "$bin/policytrends" run
 

@@ -289,7 +289,11 @@ def cmd_models(args, settings: Settings) -> int:
 
 
 def cmd_config(args, settings: Settings) -> int:
-    from policytrends.settings import SETTINGS_ENV, SETTINGS_EXAMPLE, SETTINGS_FILE
+    from policytrends.settings import SETTINGS_ENV, SETTINGS_EXAMPLE, WRITE_EXAMPLE
+
+    if args.example:
+        print(SETTINGS_EXAMPLE.read_text(encoding="utf-8"), end="")
+        return 0
 
     described = settings.describe()
     if args.json:
@@ -299,7 +303,7 @@ def cmd_config(args, settings: Settings) -> int:
     if settings.settings_file:
         print(f"settings file: {settings.settings_file}")
     else:
-        print(f"settings file: none (copy {SETTINGS_EXAMPLE} to {SETTINGS_FILE}, or set {SETTINGS_ENV})")
+        print(f"settings file: none (write one with `{WRITE_EXAMPLE}`, or set {SETTINGS_ENV})")
     width = max(len(d["value"] or "-") for d in described.values())
     names = max(len(name) for name in described)
     for name, d in described.items():
@@ -478,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("config", help="the effective settings and where each value came from")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--example", action="store_true", help="print a settings file that documents every key, to start your own")
     p.set_defaults(func=cmd_config)
     return parser
 

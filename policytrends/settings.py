@@ -5,8 +5,8 @@ comes from, in this order of precedence:
 
 1. an environment variable (``POLICYTRENDS_DB_URL``, ``POLICYTRENDS_HOME``, ...: see ``KEYS``);
 2. the settings file: ``$POLICYTRENDS_SETTINGS`` (or ``policytrends --settings FILE``), else
-   ``policytrends.toml`` in the working directory if there is one (``policytrends.example.toml``
-   documents every key);
+   ``policytrends.toml`` in the working directory if there is one (``policytrends config
+   --example`` prints a file that documents every key);
 3. the default: folders in the working directory (``.policytrends/`` for state, ``outputs/``),
    an embedded SQLite store, 02:00 UTC every night. Never the folder the package is installed in.
 
@@ -30,7 +30,9 @@ RUN_LOCK = "run.lock"
 SETTINGS_ENV = "POLICYTRENDS_SETTINGS"
 # Looked for in the working directory; the example (every key, documented) sits in the repository's root.
 SETTINGS_FILE = "policytrends.toml"
-SETTINGS_EXAMPLE = "policytrends.example.toml"
+# Every key, documented: shipped with the package, printed by `policytrends config --example`.
+SETTINGS_EXAMPLE = Path(__file__).with_name("policytrends.example.toml")
+WRITE_EXAMPLE = f"policytrends config --example > {SETTINGS_FILE}"
 # The defaults of home and outputs, relative to the working directory when settings are read.
 DEFAULT_HOME = ".policytrends"
 DEFAULT_OUTPUTS = "outputs"
@@ -93,8 +95,8 @@ def settings_file_path() -> Path | None:
         path = Path(named).expanduser().resolve()
         if not path.is_file():
             raise PolicyTrendsError(
-                f"settings file {path} (named by {SETTINGS_ENV} or --settings) does not exist; create it from "
-                f"{SETTINGS_EXAMPLE} or give the path of an existing file")
+                f"settings file {path} (named by {SETTINGS_ENV} or --settings) does not exist; create it with "
+                f"`{WRITE_EXAMPLE}` or give the path of an existing file")
         return path
     here = Path.cwd() / SETTINGS_FILE
     return here if here.is_file() else None
@@ -106,7 +108,7 @@ def read_settings_file(path: Path) -> dict[str, str]:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (see {SETTINGS_EXAMPLE})") from None
+        raise PolicyTrendsError(f"settings file {path} is not valid TOML: {exc}; fix that line (`policytrends config --example` shows every key)") from None
     except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition; a file saved as Latin-1 or UTF-16 fails here
         raise PolicyTrendsError(f"settings file {path} is not UTF-8 text ({not_utf8(exc)}): save it as UTF-8") from None
     except OSError as exc:

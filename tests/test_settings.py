@@ -11,7 +11,6 @@ import pytest
 from policytrends.cli import main
 from policytrends.errors import PolicyTrendsError
 from policytrends.settings import DEFAULT_SCHEDULE, KEYS, SETTINGS_EXAMPLE, Settings, read_settings_file
-from tests.helpers import REPO
 
 
 @pytest.fixture
@@ -85,8 +84,8 @@ def test_bad_cron_in_environment_names_the_variable(clean_env):
 
 
 def test_example_file_documents_every_key_and_is_valid():
-    data = read_settings_file(REPO / SETTINGS_EXAMPLE)
-    text = (REPO / SETTINGS_EXAMPLE).read_text()
+    data = read_settings_file(SETTINGS_EXAMPLE)
+    text = SETTINGS_EXAMPLE.read_text()
     for key in KEYS.values():
         assert f"{key.name} =" in text and key.env in text, key.name
     assert set(data) <= set(KEYS)
@@ -173,3 +172,11 @@ def test_the_settings_file_in_the_working_directory_is_read(clean_env, tmp_path,
     monkeypatch.chdir(tmp_path)
     s = Settings()
     assert s.settings_file == tmp_path / "policytrends.toml" and s.outputs_dir == tmp_path / "tables"
+
+
+def test_config_example_prints_the_documented_settings_file_that_ships_with_the_package(clean_env, tmp_path, capsys):
+    assert main(["config", "--example"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == SETTINGS_EXAMPLE.read_text()
+    (tmp_path / "policytrends.toml").write_text(printed)
+    assert set(read_settings_file(tmp_path / "policytrends.toml")) <= set(KEYS)  # what it prints is a valid settings file
