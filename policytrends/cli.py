@@ -51,6 +51,8 @@ def _one_run_at_a_time(settings: Settings, command: str):
 # lock for their whole work, as `run`, `retrain` and `backfill` do (with their Prefect API, in
 # _one_run_at_a_time): a crawl typed by hand never runs into a scheduled night's crawl.
 LOCKED_COMMANDS = ("crawl", "import", "train", "trends")
+# Commands that only read a file or the settings: they create no state folder where they are typed.
+READ_ONLY_COMMANDS = ("config", "sources")
 
 
 def _lock_for(command: str, settings: Settings):
@@ -497,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         configure_environment(settings)
-        settings.ensure_dirs()
+        if args.command not in READ_ONLY_COMMANDS:
+            settings.ensure_dirs()
         with _lock_for(args.command, settings):
             return args.func(args, settings)
     except PolicyTrendsError as exc:

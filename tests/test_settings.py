@@ -174,8 +174,11 @@ def test_the_settings_file_in_the_working_directory_is_read(clean_env, tmp_path,
     assert s.settings_file == tmp_path / "policytrends.toml" and s.outputs_dir == tmp_path / "tables"
 
 
-def test_config_example_prints_the_documented_settings_file_that_ships_with_the_package(clean_env, tmp_path, capsys):
+def test_config_example_prints_the_documented_settings_file_that_ships_with_the_package(clean_env, tmp_path, capsys,
+                                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["config", "--example"]) == 0
+    assert list(tmp_path.iterdir()) == []  # reading the settings creates no state folder here
     printed = capsys.readouterr().out
     assert printed == SETTINGS_EXAMPLE.read_text()
     (tmp_path / "policytrends.toml").write_text(printed)
