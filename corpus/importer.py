@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from policytrends.corpus.hashing import content_hash, squeeze
 from policytrends.errors import PolicyTrendsError
 
 REQUIRED = ("url", "source", "text")
@@ -129,7 +130,6 @@ def _authors(value) -> list[str]:
 
 def document_from_row(row: dict):
     """The :class:`corpus.store.Document` for one row, or :class:`RowError` naming the bad column."""
-    from policytrends.corpus.hashing import content_hash
     from policytrends.corpus.store import Document
     from policytrends.corpus.urls import canonicalize_url
 
@@ -144,7 +144,7 @@ def document_from_row(row: dict):
     body = _text(row, "text").replace("\r\n", "\n").replace("\r", "\n")
     if not body:
         raise RowError("column 'text' is empty; give the article's text")
-    title = " ".join(_text(row, "title").split())
+    title = squeeze(_text(row, "title"))
     return Document(
         url=url, canonical_url=canonicalize_url(url), source=source, title=title, authors=_authors(row.get("authors")),
         published=_date(_text(row, "date")), body=body, content_hash=content_hash(title, body),

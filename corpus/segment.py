@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from policytrends.corpus.hashing import text_hash
+from policytrends.corpus.hashing import squeeze, text_hash
 from policytrends.faults import checkpoint
 
 MIN_WORDS = 25  # below this a paragraph is a heading or an aside: merged with its neighbour
@@ -44,7 +44,7 @@ def segment(body: str) -> list[str]:
     >>> segment("Short heading\\n" + "word " * 30)[0].startswith("Short heading word")
     True
     """
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n+", body or "")]
+    paragraphs = [squeeze(p) for p in re.split(r"\n+", body or "")]
     paragraphs = [p for p in paragraphs if p]
     passages: list[str] = []
     pending = ""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from policytrends.corpus.hashing import squeeze, text_hash
 from policytrends.errors import PolicyTrendsError
 from policytrends.models.encoder import MAX_CHARS, over_bound
 from policytrends.settings import not_utf8
@@ -199,7 +200,7 @@ def read_training_labels(paths) -> tuple[pd.DataFrame, int]:
     merged = pd.concat(frames, ignore_index=True)
     # Analysts' rows after the seed rows, so that they are the ones kept.
     merged = merged.iloc[np.argsort((merged["origin"] == ANALYST).to_numpy(), kind="stable")].reset_index(drop=True)
-    key = merged["text"].map(lambda t: " ".join(t.split()))
+    key = merged["text"].map(squeeze)
     labels = merged["labels"].map(tuple)
     last = ~key.duplicated(keep="last")
     kept = dict(zip(key[last], labels[last], strict=True))
@@ -227,7 +228,7 @@ def validate_labels(df: pd.DataFrame, where: str = "labels") -> pd.DataFrame:
     out = out[out["text"] != ""]
     if out.empty:
         raise LabelsError(f"{where}: every 'text' cell is empty")
-    key = out["text"].map(lambda t: " ".join(t.split()))
+    key = out["text"].map(squeeze)
     conflicts = out.assign(k=key, l=out["labels"].map(lambda x: tuple(sorted(set(x))))).groupby("k")["l"].nunique()
     bad = conflicts[conflicts > 1]
     if len(bad):
@@ -284,8 +285,7 @@ def label_matrix(df: pd.DataFrame, themes: list[str]):
 
 def is_heldout(text: str) -> bool:
     """Deterministic held-out split by text hash: the same passage is always on the same side."""
-    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") / 2**32 < HELDOUT_FRACTION
+    return int(text_hash(text)[:8], 16) / 2**32 < HELDOUT_FRACTION
 
 
 def split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

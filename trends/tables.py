@@ -11,6 +11,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from policytrends.corpus.hashing import squeeze
 from policytrends.trends import periods as P
 from policytrends.trends.prevalence import ErrorRates, corrected_prevalence
 from policytrends.trends.reading import PassagePredictions
@@ -268,7 +269,7 @@ def evidence_table(cand: pd.DataFrame, docs: pd.DataFrame, details: pd.DataFrame
 
 def cut(text: str, limit: int = TEXT_LIMIT) -> str:
     """``text`` in at most ``limit`` characters, an ellipsis marking a cut."""
-    text = " ".join(str(text).split())
+    text = squeeze(str(text))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
