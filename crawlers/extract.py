@@ -499,7 +499,8 @@ def extract_html(html_text: str, url: str | None = None, selectors: dict[str, st
         methods.append("microdata") if published else None
     if not published:
         published = _dateline_date(tree, title, today)
-        methods.append("dateline") if published else None
+        if published:
+            methods.append("dateline")
     if not published:
         stamp = _htmldate(tree, url, today)
         found = stamp.date() if stamp else None
